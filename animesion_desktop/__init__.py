@@ -1,0 +1,1 @@
+"""Animesion Desktop: index, recognize, tag and curate a local anime art collection."""

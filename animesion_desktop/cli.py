@@ -1,0 +1,74 @@
+"""The ``animesion`` command: the app (default) and its command-line tools.
+
+Each sub-command lives in ``animesion_desktop.commands.<name>`` and provides ``add_parser`` and
+``run``. User errors print one clear line and exit 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+from animesion_desktop.core.library import LibraryError
+
+# name -> module; a module missing here is a command that is not built yet.
+COMMANDS = ("gui", "scan", "watch", "search", "tags", "label", "tag", "show", "packs")
+
+
+class UserError(Exception):
+    """Raised by commands for mistakes the user can fix; printed without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="animesion",
+        description="Index, recognize, tag and search a local anime art collection.",
+    )
+    parser.add_argument(
+        "--library",
+        metavar="PATH",
+        help="library database to use (default: $ANIMESION_LIBRARY, else the user data folder)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"animesion_desktop.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"animesion_desktop.commands.{name}":
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def _built() -> set[str]:
+    return {
+        name for name in COMMANDS
+        if importlib.util.find_spec(f"animesion_desktop.commands.{name}") is not None
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        # No command means the desktop app, once it exists; until then, the help.
+        args = parser.parse_args([*(argv or sys.argv[1:]), "gui"]) if "gui" in _built() else None
+        if args is None:
+            parser.print_help()
+            return 0
+    try:
+        return int(args.run(args) or 0)
+    except (UserError, LibraryError) as exc:
+        print(f"animesion: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("animesion: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``animesion`` command, one module each (add_parser + run)."""

@@ -1,0 +1,39 @@
+"""Tag names as people type them: ``blue_hair``, ``character:hatsune_miku``, ``"blue hair"``."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from animesion_desktop.core.library.schema import CATEGORIES, Tag
+
+
+def normalize_name(name: str) -> str:
+    """Danbooru style: lower case, spaces become underscores."""
+    return "_".join(name.strip().lower().split())
+
+
+def parse_tag(text: str, default_category: str = "general") -> tuple[str, str]:
+    """``"character:hatsune_miku"`` -> ``("character", "hatsune_miku")``.
+
+    A prefix that is not a category is part of the name (``re:zero`` stays one general tag).
+    """
+    head, sep, tail = text.partition(":")
+    if sep and head.strip().lower() in CATEGORIES and tail.strip():
+        return head.strip().lower(), normalize_name(tail)
+    return default_category, normalize_name(text)
+
+
+def get_or_create_tag(session: Session, category: str, name: str) -> int:
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown tag category {category!r}; expected one of {', '.join(CATEGORIES)}")
+    name = normalize_name(name)
+    if not name:
+        raise ValueError("a tag name may not be empty")
+    tag_id = session.scalar(select(Tag.id).where(Tag.category == category, Tag.name == name))
+    if tag_id is None:
+        tag = Tag(category=category, name=name)
+        session.add(tag)
+        session.flush()
+        tag_id = tag.id
+    return tag_id

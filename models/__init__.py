@@ -1,0 +1,1 @@
+"""Model definitions, heads, registry, model packs, backends and importers."""

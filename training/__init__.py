@@ -1,0 +1,1 @@
+"""Data sets, synthetic data, training, evaluation and pack export."""
