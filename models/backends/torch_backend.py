@@ -1,0 +1,111 @@
+"""Torch backend: our AnimesionModel from weights.safetensors, with CPU fast paths.
+
+CPU fast paths (``optimize=True``): ViTs get int8 dynamic quantization of the encoder's
+Linear layers (heads stay fp32, they are cheap and decide the ranking); CNNs run channels_last
+and, only where the CPU has native bfloat16 (AVX512-BF16/AMX), under bfloat16 autocast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from models.backends.base import Prediction, Predictor, activate
+from models.base import AnimesionModel
+from models.device import cpu_supports_bf16, select_device
+from models.pack import ModelPack
+from models.pack_checks import TORCH_WEIGHTS
+from models.registry import build_model
+
+DEFAULT_BATCH = {"cpu": 8, "cuda": 32, "mps": 16}
+
+
+def load_pack_model(pack: ModelPack) -> AnimesionModel:
+    """Build the pack's model and load its weights (eval mode, on the CPU)."""
+    assert pack.architecture is not None
+    state = load_file(str(pack.file(TORCH_WEIGHTS)))
+    # Build on the meta device and adopt the loaded tensors: skips initialising weights that
+    # are overwritten anyway (seconds for a ViT-L).
+    with torch.device("meta"):
+        model = build_model(pack.architecture)
+    model.load_state_dict(state, strict=True, assign=True)
+    if any(t.is_meta for t in [*model.parameters(), *model.buffers()]):
+        model = build_model(pack.architecture)  # a non-persistent buffer: build for real
+        model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def quantize_linear_int8(module: nn.Module) -> bool:
+    """Dynamic int8 quantization of every nn.Linear in ``module``, in place; False if the
+    platform has no quantized engine (the model is then left as it was)."""
+    if torch.backends.quantized.engine == "none":
+        return False
+    quantize = getattr(getattr(torch, "ao", None), "quantization", None)
+    if quantize is None or not hasattr(quantize, "quantize_dynamic"):
+        return False
+    try:
+        with warnings.catch_warnings():
+            # torch.ao.quantization is deprecated in favour of torchao, which we do not ship.
+            warnings.simplefilter("ignore")
+            quantize.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8, inplace=True)
+    except (RuntimeError, NotImplementedError):
+        return False
+    return True
+
+
+class TorchPredictor(Predictor):
+    def __init__(self, pack: ModelPack, device: str | None = None, optimize: bool = True) -> None:
+        self.pack = pack
+        choice = select_device(device)
+        self.device = choice.torch_device
+        self.warnings = choice.warnings
+        model = load_pack_model(pack).to(self.device)
+        self._channels_last = False
+        self._autocast: torch.dtype | None = None
+        notes: list[str] = []
+        if optimize and self.device.type == "cpu":
+            if model.family == "vit":
+                if quantize_linear_int8(model.backbone):
+                    notes.append("int8 dynamic quantization")
+            else:
+                model = model.to(memory_format=torch.channels_last)
+                self._channels_last = True
+                notes.append("channels_last")
+                if cpu_supports_bf16():
+                    self._autocast = torch.bfloat16
+                    notes.append("bfloat16 autocast")
+        self.model = model
+        self.device_description = " · ".join([choice.description, *(notes or ["fp32"])])
+        self.batch_size = DEFAULT_BATCH.get(self.device.type, 8)
+
+    @contextlib.contextmanager
+    def _precision(self) -> Iterator[None]:
+        if self._autocast is None:
+            yield
+        else:
+            with torch.autocast(device_type=self.device.type, dtype=self._autocast):
+                yield
+
+    def predict(self, batch: np.ndarray) -> Prediction:
+        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
+        if self.pack.input.layout == "NHWC":
+            x = x.permute(0, 3, 1, 2)  # [N,S,S,3] -> [N,3,S,S]: torch models are NCHW
+        if self._channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), self._precision():
+            features = self.model.forward_features(x)  # [N, D]
+            logits = self.model.forward_head(features)
+        heads = {
+            h.name: activate(logits[h.name].float().cpu().numpy(), h.activation)
+            for h in self.pack.heads
+        }
+        return Prediction(heads=heads, embedding=features.float().cpu().numpy())
+
+    def close(self) -> None:
+        self.model = None  # type: ignore[assignment]

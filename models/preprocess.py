@@ -1,0 +1,64 @@
+"""Turning a PIL image into one model input sample, as a pack's InputSpec says.
+
+Orientation (EXIF) and draft decoding are the caller's job; this only composites, resizes,
+normalises and lays out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from models.spec import InputSpec
+
+_RESAMPLE = Image.Resampling.BICUBIC
+
+
+def to_rgb(image: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    """RGB image; transparency is composited over ``background`` (never left black)."""
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (*background, 255))
+        canvas.alpha_composite(rgba)
+        return canvas.convert("RGB")
+    return image.convert("RGB")
+
+
+def resize(
+    image: Image.Image, size: int, mode: str, pad_color: tuple[int, int, int]
+) -> Image.Image:
+    w, h = image.size
+    if mode == "pad":
+        # Centre on a square of the longest side, then scale: the whole picture stays visible.
+        side = max(w, h)
+        if (w, h) != (side, side):
+            canvas = Image.new("RGB", (side, side), pad_color)
+            canvas.paste(image, ((side - w) // 2, (side - h) // 2))
+            image = canvas
+    elif mode == "crop":
+        # Scale the shortest side to `size`, then cut the centre square.
+        scale = size / min(w, h)
+        nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+        if (nw, nh) != (w, h):
+            image = image.resize((nw, nh), _RESAMPLE)
+        left, top = (nw - size) // 2, (nh - size) // 2
+        return image.crop((left, top, left + size, top + size))
+    if image.size != (size, size):
+        image = image.resize((size, size), _RESAMPLE)
+    return image
+
+
+def preprocess_image(image: Image.Image, spec: InputSpec) -> np.ndarray:
+    """One sample, float32: [3, S, S] for NCHW or [S, S, 3] for NHWC."""
+    rgb = resize(to_rgb(image, spec.pad_color), spec.size, spec.resize, spec.pad_color)
+    x = np.asarray(rgb, dtype=np.float32)  # [S, S, 3] RGB, 0..255
+    if spec.channel_order == "BGR":
+        x = x[:, :, ::-1]
+    x = x * np.float32(spec.scale)
+    x = (x - np.asarray(spec.mean, dtype=np.float32)) / np.asarray(spec.std, dtype=np.float32)
+    if spec.layout == "NCHW":
+        x = x.transpose(2, 0, 1)  # [S, S, 3] -> [3, S, S]
+    return np.ascontiguousarray(x, dtype=np.float32)

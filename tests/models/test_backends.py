@@ -1,0 +1,92 @@
+"""Predictors: CPU fast paths agree with fp32, descriptions say what was chosen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from models.backends import open_predictor
+from models.backends.onnx_backend import choose_providers
+from models.device import DeviceError, cpu_supports_bf16
+from models.pack import write_pack
+from models.registry import create_model
+from models.spec import InputSpec
+
+
+def _pack(tmp_path, kit, name: str, model, size: int):
+    heads = kit.heads_for(dict(model.config.heads))
+    return write_pack(
+        tmp_path / name,
+        name=name,
+        backend="torch",
+        heads=heads,
+        input_spec=InputSpec(size=size),
+        model=model,
+    )
+
+
+def _agreement(pack, batch: np.ndarray, head: str) -> tuple[float, str]:
+    fast = open_predictor(pack, device="cpu", optimize=True)
+    exact = open_predictor(pack, device="cpu", optimize=False)
+    a, b = fast.predict(batch).heads[head], exact.predict(batch).heads[head]
+    assert a.shape == b.shape and np.isfinite(a).all()
+    assert "fp32" in exact.device_description
+    return float((a.argmax(1) == b.argmax(1)).mean()), fast.device_description
+
+
+def test_vit_int8_fast_path_agrees_with_fp32(tmp_path, kit) -> None:
+    torch.manual_seed(0)
+    model = create_model(
+        "vit_b16", heads={"character": 10, "general": 6}, image_size=32, ifa=True, **kit.TINY_VIT
+    )
+    pack = _pack(tmp_path, kit, "vit", model, 32)
+    batch = np.random.default_rng(0).normal(size=(32, 3, 32, 32)).astype(np.float32)
+    agreement, description = _agreement(pack, batch, "character")
+    if torch.backends.quantized.engine != "none":
+        assert "int8 dynamic quantization" in description
+    assert agreement >= 0.9
+
+
+def test_cnn_fast_path_agrees_with_fp32(tmp_path, kit) -> None:
+    torch.manual_seed(0)
+    model = create_model("resnet18", heads={"character": 10}, image_size=64)
+    pack = _pack(tmp_path, kit, "cnn", model, 64)
+    batch = np.random.default_rng(1).normal(size=(16, 3, 64, 64)).astype(np.float32)
+    agreement, description = _agreement(pack, batch, "character")
+    assert "channels_last" in description
+    assert ("bfloat16 autocast" in description) == cpu_supports_bf16()
+    assert agreement >= 0.9
+
+
+def test_torch_predictor_embedding_and_batch_size(tmp_path, kit) -> None:
+    model = create_model("shallow", heads={"character": 4, "rating": 3}, image_size=32)
+    pack = _pack(tmp_path, kit, "shallow", model, 32)
+    predictor = open_predictor(pack, device="cpu")
+    assert predictor.batch_size >= 1
+    out = predictor.predict(np.zeros((2, 3, 32, 32), dtype=np.float32))
+    assert out.embedding.shape == (2, 512)
+    np.testing.assert_allclose(out.heads["rating"].sum(1), 1.0, rtol=1e-5)
+
+
+def test_unavailable_device_is_refused(tmp_path, kit) -> None:
+    model = create_model("shallow", heads={"character": 2}, image_size=32)
+    pack = _pack(tmp_path, kit, "dev", model, 32)
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError):
+            open_predictor(pack, device="cuda")
+
+
+def test_onnx_provider_choice() -> None:
+    cpu_only = ["CPUExecutionProvider"]
+    assert choose_providers(None, cpu_only) == ["CPUExecutionProvider"]
+    assert choose_providers("cpu", ["CUDAExecutionProvider", *cpu_only]) == cpu_only
+    assert choose_providers(None, ["DmlExecutionProvider", *cpu_only])[0] == "DmlExecutionProvider"
+    assert choose_providers("cuda:1", ["CUDAExecutionProvider", *cpu_only])[0] == (
+        "CUDAExecutionProvider",
+        {"device_id": 1},
+    )
+    with pytest.raises(DeviceError, match="not available to onnxruntime"):
+        choose_providers("cuda", cpu_only)
+    with pytest.raises(DeviceError, match="unknown device"):
+        choose_providers("tpu", cpu_only)
