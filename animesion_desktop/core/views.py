@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, text
 
 from animesion_desktop.core.library import Library
+from animesion_desktop.core.scan.thumbnails import thumbnail_path
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def grid_rows(lib: Library, image_ids: Sequence[int]) -> list[GridRow]:
 
 def thumbnail_file(lib: Library, image_hash: str) -> str:
     """Where the scanner keeps an image's thumbnail (it may not exist yet)."""
-    return os.fspath(lib.location.thumbs_dir / image_hash[:2] / f"{image_hash}.jpg")
+    return os.fspath(thumbnail_path(lib.location.thumbs_dir, image_hash))
 
 
 @dataclass(frozen=True)

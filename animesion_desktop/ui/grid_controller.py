@@ -7,6 +7,7 @@ from PySide6.QtGui import QImage
 
 from animesion_desktop.core import views
 from animesion_desktop.core.library import Library
+from animesion_desktop.core.scan import ensure_thumbnail
 from animesion_desktop.core.search import search
 from animesion_desktop.ui.image_model import PAGE, ImageListModel, ImageRow
 from animesion_desktop.ui.workers import TaskRunner
@@ -15,7 +16,7 @@ from animesion_desktop.ui.workers import TaskRunner
 class GridController(QObject):
     """Owns no widgets: it answers the model's requests and reports search outcomes."""
 
-    searched = Signal(str, int)  # query, total
+    searched = Signal(str, int, str)  # query, total, kind ("images" or "files")
     search_failed = Signal(str)  # message naming the position
 
     def __init__(self, lib: Library, model: ImageListModel, parent: QObject | None = None) -> None:
@@ -38,15 +39,16 @@ class GridController(QObject):
     def run_search(self, query: str) -> None:
         lib = self._lib
 
-        def do() -> tuple[list[int], int]:
+        def do() -> tuple[list[int], int, str]:
             result = search(lib, query, limit=PAGE, offset=0)
-            return list(result.ids), int(result.total)
+            return list(result.ids), int(result.total), result.kind
 
-        def done(result: tuple[list[int], int]) -> None:
+        def done(result: tuple[list[int], int, str]) -> None:
             self._query = query
-            ids, total = result
-            self._model.reset(ids, total)
-            self.searched.emit(query, total)
+            ids, total, kind = result
+            # File-level results (is:error) have no image to show in the grid.
+            self._model.reset(ids if kind == "images" else [], total if kind == "images" else 0)
+            self.searched.emit(query, total, kind)
 
         self._reads.run(do, done, self.search_failed.emit)
 
@@ -73,7 +75,14 @@ class GridController(QObject):
     def _load_thumbnail(self, image_id: int, image_hash: str) -> None:
         path = views.thumbnail_file(self._lib, image_hash)
 
+        lib = self._lib
+
         def do() -> QImage:
-            return QImage(path)  # QImage (unlike QPixmap) may be built off the GUI thread
+            # QImage (unlike QPixmap) may be built off the GUI thread. A lost cache entry is
+            # rebuilt from one of the image's files.
+            image = QImage(path)
+            if image.isNull() and ensure_thumbnail(lib, image_id) is not None:
+                image = QImage(path)
+            return image
 
         self._thumbs.run(do, lambda img: self._model.add_thumbnail(image_id, img))

@@ -142,8 +142,12 @@ class MainWindow(QMainWindow):
 
         self._reads.run(do, lambda items: self.search_bar.set_completions(token, items))
 
-    def _on_searched(self, query: str, total: int) -> None:
+    def _on_searched(self, query: str, total: int, kind: str) -> None:
         self.search_bar.show_error(None)
+        if kind == "files":
+            self.count_label.setText(
+                f"{total:,} unreadable files (run `animesion search \"{query}\"` to list them)")
+            return
         self.count_label.setText(f"{total:,} images" + (f" match {query}" if query else ""))
 
     def _on_search_failed(self, message: str) -> None:
