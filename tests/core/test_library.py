@@ -202,3 +202,20 @@ def test_refuses_foreign_and_newer_databases(tmp_path: Path) -> None:
     garbage.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(LibraryError, match="garbage.sqlite"):
         Library.open(garbage)
+
+
+def test_roots_are_readable_and_never_nested(lib: Library, tmp_path: Path) -> None:
+    outer = tmp_path / "art"
+    (outer / "inner").mkdir(parents=True)
+    lib.add_root(outer)
+    assert [r.path for r in lib.roots()] == [outer.resolve()]
+    assert lib.add_root(outer) == lib.roots()[0].id  # adding again is harmless
+    with pytest.raises(LibraryError, match="already indexed as part of the root"):
+        lib.add_root(outer / "inner")
+    other = tmp_path / "other"
+    (other / "sub").mkdir(parents=True)
+    lib.add_root(other / "sub")
+    with pytest.raises(LibraryError, match="contains the root"):
+        lib.add_root(other)
+    with pytest.raises(LibraryError, match="not a folder"):
+        lib.add_root(tmp_path / "nope")

@@ -139,7 +139,8 @@ class Library:
         try:
             yield session
         finally:
-            session.rollback()
+            # close() ends the transaction and detaches objects with their loaded state intact,
+            # so rows returned from a read stay readable.
             session.close()
 
     def write(self, fn: Callable[[Session], T]) -> T:
@@ -177,6 +178,15 @@ class Library:
             existing = session.scalar(select(Root.id).where(Root.path == root_path))
             if existing is not None:
                 return existing
+            # Nested roots would index the same files twice under two paths.
+            for other in session.scalars(select(Root.path)):
+                if root_path.is_relative_to(other):
+                    raise LibraryError(f"{root_path}: already indexed as part of the root {other}")
+                if other.is_relative_to(root_path):
+                    raise LibraryError(
+                        f"{root_path}: contains the root {other}; remove that root first "
+                        "(its labels are kept: they belong to the images)"
+                    )
             root = Root(path=root_path, added_at=time.time())
             session.add(root)
             session.flush()

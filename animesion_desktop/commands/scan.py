@@ -1,0 +1,69 @@
+"""``animesion scan [ROOT...]``: add folders to the library and bring it up to date with them."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import warnings
+
+from PIL import Image
+
+from animesion_desktop.cli import UserError
+from animesion_desktop.commands.progress import drive
+from animesion_desktop.core.library import Library, files
+from animesion_desktop.core.scan import ScanSummary, scan_roots
+
+SHOWN_ERRORS = 20
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "scan",
+        help="index image folders: new, changed, moved and missing files",
+        description=(
+            "Add folders to the library (if new) and scan them: unchanged files are skipped, new "
+            "and changed ones are hashed, probed and thumbnailed, moved files keep their labels, "
+            "vanished ones are marked missing. Files that cannot be read are listed as errors. "
+            "Interrupting (Ctrl-C) keeps everything recorded so far; scanning again carries on."
+        ),
+    )
+    p.add_argument(
+        "roots", nargs="*", metavar="ROOT",
+        help="folders to scan (default: every folder already in the library)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, metavar="N",
+        help="threads reading files (default: CPU cores + 1, at most 8)",
+    )
+    p.set_defaults(run=run)
+
+
+def quiet_pillow_warnings() -> None:
+    """Images between Pillow's warning size and our pixel limit are fine; the scan already
+    refuses larger ones with a recorded error. (Process-wide, set on the command's main thread.)"""
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+def print_summary(summary: ScanSummary, shown: int = SHOWN_ERRORS) -> None:
+    print(summary.line())
+    for path, reason in summary.error_files[:shown]:
+        print(f"  error: {path}: {reason}")
+    if summary.errors > shown:
+        print(f"  ... and {summary.errors - shown} more (search is:error to see them all)")
+    for folder in summary.folder_errors[:shown]:
+        print(f"  folder skipped: {folder}")
+
+
+def run(args: argparse.Namespace) -> int:
+    quiet_pillow_warnings()
+    if args.workers is not None and args.workers < 1:
+        raise UserError("--workers must be at least 1")
+    with Library.open(args.library) as lib:
+        if not args.roots and not files.root_paths(lib):
+            raise UserError("no folders to scan: name one, e.g. `animesion scan ~/Pictures/anime`")
+        cancel = threading.Event()
+        summary = drive(
+            scan_roots(lib, args.roots or None, cancel, workers=args.workers), cancel
+        )
+    print_summary(summary)
+    return 130 if summary.cancelled else 0

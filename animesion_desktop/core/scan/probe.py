@@ -1,0 +1,69 @@
+"""What a worker thread does for one file: read, hash, probe the header, make the thumbnail.
+
+Runs on pool threads and touches no database and no global state: it returns a
+:class:`Probed` and the writer records it. Every failure becomes a one-line reason.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from animesion_desktop.core.scan.decode import (
+    DEFAULT_MAX_PIXELS,
+    describe_image_error,
+    open_image,
+)
+from animesion_desktop.core.scan.hashing import read_and_hash
+from animesion_desktop.core.scan.thumbnails import make_thumbnail, save_thumbnail, thumbnail_path
+from animesion_desktop.core.scan.walk import describe_os_error
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Probed:
+    hash: str | None = None
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    error: str | None = None
+    gone: bool = False
+    thumbnail_made: bool = False
+
+
+GONE = Probed(gone=True)
+
+
+def process_file(
+    path: bytes, size_hint: int, thumbs_dir: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Probed:
+    """Hash, probe and thumbnail one file. Never raises for a bad file."""
+    try:
+        digest, data = read_and_hash(path, size_hint)
+    except FileNotFoundError:
+        return GONE
+    except OSError as exc:
+        return Probed(error=f"cannot read the file: {describe_os_error(exc)}")
+    if data is not None and not data:
+        return Probed(hash=digest, error="empty file (0 bytes)")
+    thumb = thumbnail_path(thumbs_dir, digest)
+    made = False
+    try:
+        with open_image(io.BytesIO(data) if data is not None else path, max_pixels=max_pixels) as im:
+            width, height = im.size
+            fmt = im.format
+            small = None if thumb.exists() else make_thumbnail(im)
+    except FileNotFoundError:  # a large file, re-opened by path, vanished meanwhile
+        return GONE
+    except Exception as exc:  # a bad file is recorded, never raised: the scan goes on
+        return Probed(hash=digest, error=describe_image_error(exc))
+    if small is not None:
+        try:
+            save_thumbnail(small, thumb)
+            made = True
+        except OSError as exc:  # the cache is at fault, not the image: index it anyway
+            log.warning("cannot write thumbnail %s: %s", thumb, exc)
+    return Probed(digest, width, height, fmt, None, False, made)
