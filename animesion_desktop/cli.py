@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from animesion_desktop.core.library import LibraryError
+from animesion_desktop.core.search.errors import QueryError
 
 # name -> module; a module missing here is a command that is not built yet.
 COMMANDS = ("gui", "scan", "watch", "search", "tags", "label", "tag", "show", "packs")
@@ -62,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
     try:
         return int(args.run(args) or 0)
-    except (UserError, LibraryError) as exc:
+    except (UserError, LibraryError, QueryError) as exc:
         print(f"animesion: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

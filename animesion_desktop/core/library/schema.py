@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -90,8 +91,8 @@ class Image(Base):
     __tablename__ = "images"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
-    width: Mapped[int | None] = mapped_column(Integer)
-    height: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer, index=True)  # index: revision 0003
+    height: Mapped[int | None] = mapped_column(Integer, index=True)
     format: Mapped[str | None] = mapped_column(String(16))
     added_at: Mapped[float] = mapped_column(Float)
     # Best character score among active packs; derived like image_tags (revision 0002).
@@ -100,7 +101,11 @@ class Image(Base):
 
 class File(Base):
     __tablename__ = "files"
-    __table_args__ = (UniqueConstraint("root_id", "relpath_raw", name="uq_files_root_relpath"),)
+    __table_args__ = (
+        UniqueConstraint("root_id", "relpath_raw", name="uq_files_root_relpath"),
+        # path: searches are case-insensitive (revision 0003)
+        Index("ix_files_relpath_nocase", text("relpath COLLATE NOCASE"), "root_id", "image_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     root_id: Mapped[int] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"))
     # Exact bytes of the name (POSIX names need not be UTF-8) and a printable text form.
