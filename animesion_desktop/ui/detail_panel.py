@@ -7,7 +7,7 @@ act on every selected image; the panel only emits requests, the label controller
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -30,6 +30,9 @@ class DetailPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._preview = QLabel()
+        self._preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._preview.setMinimumHeight(200)
         self._title = QLabel("No image selected")
         self._title.setWordWrap(True)
         self._title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -52,6 +55,7 @@ class DetailPanel(QWidget):
         for b in (accept, reject, clear):
             buttons.addWidget(b)
         layout = QVBoxLayout(self)
+        layout.addWidget(self._preview)
         layout.addWidget(self._title)
         layout.addWidget(self._tree, 1)
         layout.addLayout(buttons)
@@ -63,6 +67,7 @@ class DetailPanel(QWidget):
         self._tree.clear()
         if detail is None:
             self._title.setText("No image selected")
+            self._preview.clear()
             return
         where = "\n".join(
             p + ("" if status == "ok" else f"  [{status}{': ' + err if err else ''}]")
@@ -73,6 +78,13 @@ class DetailPanel(QWidget):
         self._title.setText(f"{where}\n{size}{extra}")
         for line in detail.tags:
             self._tree.addTopLevelItem(self._item(line))
+
+    def show_preview(self, image: QImage) -> None:
+        """The image's thumbnail, loaded by a worker (never decoded here)."""
+        if image.isNull():
+            self._preview.clear()
+            return
+        self._preview.setPixmap(QPixmap.fromImage(image))
 
     @staticmethod
     def _item(line: TagLine) -> QTreeWidgetItem:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -126,8 +126,14 @@ class MainWindow(QMainWindow):
             self.detail.show_detail(None, 0)
             return
         lib, n = self.lib, len(ids)
-        self._reads.run(lambda: views.image_detail(lib, focus),
-                        lambda d: self.detail.show_detail(d, n), self._error)
+
+        def shown(detail: views.ImageDetail | None) -> None:
+            self.detail.show_detail(detail, n)
+            if detail is not None:
+                path = views.thumbnail_file(lib, detail.hash)
+                self._reads.run(lambda: QImage(path), self.detail.show_preview)
+
+        self._reads.run(lambda: views.image_detail(lib, focus), shown, self._error)
 
     def _complete(self, token: str) -> None:
         from animesion_desktop.core.search import autocomplete
