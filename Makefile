@@ -20,8 +20,28 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/python -m animesion_desktop.demo --dir $(DEMO_DIR)
+DEMO_LIB := $(DEMO_DIR)/library.sqlite
+ANIMESION := $(BIN)/animesion --library $(DEMO_LIB)
+
+# The demo library: synthetic "toy character" pictures (never real art), the shipped demo pack,
+# scanned and tagged once; later runs reuse it.
+$(DEMO_DIR)/.ready: $(STAMP) resources/packs/demo/pack.json
+	$(BIN)/animesion-train synthetic --out $(DEMO_DIR)/pictures --characters 20 \
+		--per-character 8 --size 192 --image-seed 2026
+	$(ANIMESION) packs install resources/packs/demo --replace
+	$(ANIMESION) scan $(DEMO_DIR)/pictures
+	$(ANIMESION) tag
+	touch $@
+
+# Opens the window; with no display at all it shows what the library holds instead.
+run: $(DEMO_DIR)/.ready
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY$$QT_QPA_PLATFORM" ] || [ "$$(uname)" = Darwin ]; then \
+		$(ANIMESION) gui; \
+	else \
+		echo "No display found: showing the demo library on the command line."; \
+		$(ANIMESION) tags --limit 15; \
+		$(ANIMESION) search --limit 5 "character:*"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check animesion_desktop models training tests benchmarks

@@ -13,7 +13,6 @@ index), so a fresh test set is the same characters drawn with another image seed
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Iterator
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from training.data.export_format import write_export
 
 HAIR_COLOURS: dict[str, tuple[int, int, int]] = {
     "blue_hair": (50, 90, 220),
@@ -60,9 +61,10 @@ BACKGROUND_TAGS = {
 RATINGS = ("general", "sensitive")
 
 _SYLLABLES = (
-    "a ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he ho ma mi mu "
-    "me mo ya yu yo ra ri ru re ro wa n"
-).split()
+    *("a", "ka", "ki", "ku", "ke", "ko", "sa", "shi", "su", "se", "so", "ta", "chi", "tsu"),
+    *("te", "to", "na", "ni", "nu", "ne", "no", "ha", "hi", "fu", "he", "ho", "ma", "mi", "mu"),
+    *("me", "mo", "ya", "yu", "yo", "ra", "ri", "ru", "re", "ro", "wa", "n"),
+)
 _SERIES_SUFFIXES = ("academy", "quest", "chronicle", "online", "days", "story")
 _SKIN = (252, 226, 205)
 
@@ -121,7 +123,7 @@ def make_characters(n: int, seed: int = 0) -> list[ToyCharacter]:
             bool(rng.random() < 0.3),  # glasses
             bool(rng.random() < 0.3),  # hair ribbon
         )
-        if any(sum(a != b for a, b in zip(combo, other)) < min_distance for other in chosen):
+        if any(sum(a != b for a, b in zip(combo, other, strict=True)) < min_distance for other in chosen):
             continue
         name = f"{_word(rng, 2)}_{_word(rng, 3)}"
         if name in names:
@@ -366,17 +368,14 @@ def write_dataset(out_dir: Path, spec: SyntheticSpec) -> Path:
         (out_dir / rel).parent.mkdir(exist_ok=True)
         toy.image.save(out_dir / rel, compress_level=1)
         rows.append([rel, toy.character.name, " ".join(toy.tags), toy.character.series, toy.rating])
-    with open(out_dir / "labels.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["path", "character", "tags", "copyright", "rating"])
-        writer.writerows(rows)
-    meta = {
-        "format": "animesion-export",
-        "format_version": 1,
-        "generator": {"name": GENERATOR_NAME, "params": params},
-        "images": len(rows),
-        "characters": [c.name for c in make_characters(spec.n_characters, spec.seed)],
-        "tags": all_tags(),
-    }
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    write_export(
+        out_dir,
+        rows,
+        {
+            "generator": {"name": GENERATOR_NAME, "params": params},
+            "images": len(rows),
+            "characters": [c.name for c in make_characters(spec.n_characters, spec.seed)],
+            "tags": all_tags(),
+        },
+    )
     return out_dir

@@ -1,0 +1,73 @@
+"""``animesion show PATH``: everything the library holds about one image."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from animesion_desktop.cli import UserError
+from animesion_desktop.core.library import Library
+from animesion_desktop.core.tagging.details import image_record
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "show",
+        help="show what the library knows about one image",
+        description="The image's hash, size and format, its files, labels, effective tags, "
+        "and per model pack every stored score with the pack's threshold.",
+    )
+    p.add_argument("path", metavar="PATH", help="an indexed image file")
+    p.add_argument("--json", action="store_true", help="print JSON (for scripts)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with Library.open(args.library) as lib:
+        image_id = lib.image_for_path(args.path)
+        record = None if image_id is None else image_record(lib, image_id)
+    if record is None:
+        raise UserError(f"{args.path}: not in the library (is its folder scanned?)")
+    if args.json:
+        print(json.dumps(record, indent=2, ensure_ascii=False))
+    else:
+        print(render(record))
+    return 0
+
+
+def _when(at: float | None) -> str:
+    return "-" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+def render(record: dict[str, Any]) -> str:
+    image = record["image"]
+    size = (f"{image['width']}x{image['height']}" if image["width"] and image["height"]
+            else "size unknown")
+    out = [f"image {image['id']}  sha256 {image['hash']}",
+           f"  {size}  {image['format'] or 'format unknown'}  added {_when(image['added_at'])}",
+           "files:"]
+    for f in record["files"]:
+        line = f"  [{f['status']}] {f['path']}  ({f['size']} bytes)"
+        out.append(line + (f"  error: {f['error']}" if f["error"] else ""))
+    out.append("labels:" + ("" if record["labels"] else " none"))
+    for label in record["labels"]:
+        out.append(f"  {label['state']:<8} {label['tag']}  by {label['source']}  "
+                   f"{_when(label['at'])}")
+    out.append("effective tags: " + (", ".join(record["effective_tags"]) or "none"))
+    if not record["packs"]:
+        out.append("packs: none has run on this image")
+    for pack in record["packs"]:
+        state = "active" if pack["active"] else "inactive"
+        out.append(f"pack {pack['name']} {pack['version']} ({state}), run {_when(pack['run_at'])}"
+                   + (f", embedding {pack['embedding_dim']}-d" if pack["embedding_dim"] else ""))
+        if pack["error"]:
+            out.append(f"  error: {pack['error']}")
+        for category, preds in pack["predictions"].items():
+            out.append(f"  {category}:")
+            for p in preds:
+                mark = "pass" if p["passes"] else "    "
+                threshold = "-" if p["threshold"] is None else f"{p['threshold']:.2f}"
+                out.append(f"    {mark}  {p['score']:.3f}  (threshold {threshold})  {p['name']}")
+    return "\n".join(out)

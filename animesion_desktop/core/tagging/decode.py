@@ -1,0 +1,67 @@
+"""Decoding one image for a model: fast, rotated upright, and never fatal to its batch.
+
+JPEGs are opened in draft mode, so the decoder itself scales them down by 2, 4 or 8 when the
+model needs far fewer pixels than the file has (the cheapest pixels are the ones never decoded).
+EXIF orientation is applied; transparency is kept (RGBA) so the pack's own preprocessing can
+composite it onto the colour it was trained with. Every failure becomes a :class:`DecodeError`
+with a one-line message, which the pipeline stores as that image's error record.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+
+class DecodeError(Exception):
+    """An image file that cannot be turned into pixels; the message says why, in one line."""
+
+
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        im.mode in ("P", "L", "RGB") and "transparency" in im.info
+    )
+
+
+def open_image(path: str | os.PathLike[str], min_size: int | None = None) -> Image.Image:
+    """Open ``path`` as an upright RGB or RGBA image, at least ``min_size`` on its short side
+    when the file is that large (JPEG draft scaling never goes below it)."""
+    try:
+        with warnings.catch_warnings():
+            # A very large image is decoded anyway when it is below PIL's hard bomb limit.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if min_size and im.format == "JPEG":
+                    im.draft("RGB", (min_size, min_size))
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                target = "RGBA" if _has_alpha(im) else "RGB"
+                return im if im.mode == target else im.convert(target)
+    except FileNotFoundError:
+        raise DecodeError("file not found") from None
+    except UnidentifiedImageError:
+        raise DecodeError("not an image PIL can read") from None
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(f"too large to decode safely: {exc}") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        # Truncated or corrupt data, unsupported modes, I/O errors.
+        raise DecodeError(f"cannot decode: {exc}".strip()) from None
+    except Exception as exc:  # a plugin tripping over malformed data in some other way
+        raise DecodeError(f"cannot decode: {type(exc).__name__}: {exc}") from None
+
+
+def open_first(paths: Sequence[str], min_size: int | None = None) -> tuple[Image.Image, str]:
+    """The first of several copies of an image that decodes; the last error if none does."""
+    if not paths:
+        raise DecodeError("no readable file for this image")
+    error: DecodeError | None = None
+    for path in paths:
+        try:
+            return open_image(path, min_size), path
+        except DecodeError as exc:
+            error = exc
+    assert error is not None
+    raise error

@@ -1,0 +1,256 @@
+"""The tagging pipeline's moving parts: decode threads -> batches -> one inference thread.
+
+```
+work queue --> decode threads (PIL draft, EXIF, predictor.preprocess) --> bounded queue
+           --> one inference thread (stack, predictor.predict; owns the device)
+           --> results queue --> the caller (the job), which hands them to the library writer
+```
+
+Decoding runs ahead of the model on its own threads (PIL releases the GIL while decoding and
+resizing), so the model never waits for pixels; the bounded queue keeps memory flat however
+large the library is. Only the inference thread calls ``predict``, so a device, its streams and
+``torch.set_num_threads`` belong to one thread. A file that cannot be decoded or preprocessed
+becomes an error result of its own and never reaches a batch.
+
+Stopping (cancel, or the caller going away) is cooperative: decoders stop taking work, the
+inference thread drops what it has not started, and :meth:`Pipeline.results` ends.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from PIL import Image
+
+from animesion_desktop.core.tagging.decode import DecodeError, open_first
+
+_DONE = object()
+_POLL = 0.1  # seconds between looks at the stop flags while waiting on a queue
+
+
+class PredictionLike(Protocol):
+    heads: dict[str, np.ndarray]
+    embedding: np.ndarray | None
+
+
+class PredictorLike(Protocol):
+    """What the pipeline needs of ``models.backends`` predictors (see docs/CONTRACTS.md)."""
+
+    device_description: str
+    batch_size: int
+
+    def preprocess(self, image: Image.Image) -> np.ndarray: ...
+
+    def predict(self, batch: np.ndarray) -> PredictionLike: ...
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    image_id: int
+    paths: tuple[str, ...]  # the image's files, best first; the first that decodes is used
+
+
+@dataclass
+class ImageResult:
+    """One image's outcome: per-head scores [C] and an embedding [D], or an error."""
+
+    image_id: int
+    path: str | None
+    heads: dict[str, np.ndarray] | None = None
+    embedding: np.ndarray | None = None
+    error: str | None = None
+
+
+class InferenceError(RuntimeError):
+    """The model itself failed on a batch (not one image's fault); the job stops."""
+
+
+@dataclass
+class _Decoded:
+    image_id: int
+    path: str | None
+    sample: np.ndarray | None
+    error: str | None
+
+
+def default_decode_threads() -> int:
+    return max(2, min(4, os.cpu_count() or 2))
+
+
+class Pipeline:
+    """Runs ``predictor`` over ``items``; iterate :meth:`results` to receive them in batches.
+
+    Use as a context manager (or call :meth:`stop`) so the threads end however the caller leaves.
+    """
+
+    def __init__(
+        self,
+        predictor: PredictorLike,
+        items: Sequence[WorkItem],
+        cancel: threading.Event,
+        *,
+        batch_size: int | None = None,
+        decode_threads: int | None = None,
+        min_size: int | None = None,
+    ) -> None:
+        self.predictor = predictor
+        self.cancel = cancel
+        self.batch_size = max(1, int(batch_size or predictor.batch_size or 1))
+        self.min_size = min_size
+        self._work: queue.SimpleQueue[WorkItem] = queue.SimpleQueue()
+        for item in items:
+            self._work.put(item)
+        n_decoders = max(1, decode_threads or default_decode_threads())
+        # Enough decoded samples waiting for two batches: the model never starves.
+        self._decoded: queue.Queue[Any] = queue.Queue(maxsize=2 * self.batch_size + n_decoders)
+        self._results: queue.Queue[Any] = queue.Queue(maxsize=8)
+        self._stop = threading.Event()  # set by stop(): everyone leaves without finishing
+        self._failure: BaseException | None = None
+        self._decoders_left = n_decoders
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._decode_loop, name=f"tag-decode-{i}", daemon=True)
+            for i in range(n_decoders)
+        ]
+        self._threads.append(
+            threading.Thread(target=self._infer_loop, name="tag-inference", daemon=True)
+        )
+        self._started = False
+
+    # -- public ---------------------------------------------------------------------------
+    def __enter__(self) -> Pipeline:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            for t in self._threads:
+                t.start()
+
+    def stop(self) -> None:
+        """Make every thread leave now (work not yet done stays undone) and wait for them."""
+        self._stop.set()
+        for t in self._threads:
+            if t.is_alive():
+                t.join()
+
+    def results(self, timeout: float = _POLL) -> Iterator[list[ImageResult]]:
+        """Batches of results as they come; an empty list every ``timeout`` seconds of quiet
+        (so the caller can flush writes on time and notice Ctrl-C); ends when all is done or
+        the run was cancelled. Raises :class:`InferenceError` if the model failed."""
+        self.start()
+        while True:
+            try:
+                got = self._results.get(timeout=timeout)
+            except queue.Empty:
+                yield []
+                continue
+            if got is _DONE:
+                break
+            yield got
+        if self._failure is not None:
+            raise InferenceError(str(self._failure)) from self._failure
+
+    # -- threads --------------------------------------------------------------------------
+    def _leaving(self) -> bool:
+        return self._stop.is_set() or self.cancel.is_set()
+
+    def _put(self, q: queue.Queue[Any], item: Any, *, drop_on_cancel: bool = False) -> bool:
+        """Put, waiting for room, unless told to stop; False if the item was dropped.
+
+        Decoded samples are dropped on cancel (nobody will run them); results are not, since
+        work already done is worth committing.
+        """
+        while True:
+            try:
+                q.put(item, timeout=_POLL)
+                return True
+            except queue.Full:
+                if self._stop.is_set() or (drop_on_cancel and self.cancel.is_set()):
+                    return False
+
+    def _decode_one(self, item: WorkItem) -> _Decoded:
+        try:
+            image, path = open_first(item.paths, self.min_size)
+        except DecodeError as exc:
+            return _Decoded(item.image_id, item.paths[0] if item.paths else None, None, str(exc))
+        try:
+            sample = np.asarray(self.predictor.preprocess(image))
+        except Exception as exc:  # a mode or size the pack's preprocessing cannot take
+            return _Decoded(item.image_id, path, None, f"cannot preprocess: {exc}")
+        finally:
+            image.close()
+        return _Decoded(item.image_id, path, sample, None)
+
+    def _decode_loop(self) -> None:
+        try:
+            while not self._leaving():
+                try:
+                    item = self._work.get_nowait()
+                except queue.Empty:
+                    break
+                if not self._put(self._decoded, self._decode_one(item), drop_on_cancel=True):
+                    break
+        finally:
+            with self._lock:
+                self._decoders_left -= 1
+                last = self._decoders_left == 0
+            if last:
+                self._put(self._decoded, _DONE, drop_on_cancel=True)
+
+    def _infer_loop(self) -> None:
+        batch: list[_Decoded] = []
+        shape: tuple[int, ...] | None = None
+        try:
+            while not self._leaving():
+                try:
+                    got = self._decoded.get(timeout=_POLL)
+                except queue.Empty:
+                    continue
+                if got is _DONE:
+                    if batch and not self.cancel.is_set():
+                        self._run(batch)
+                    break
+                if got.error is None and shape is None:
+                    shape = got.sample.shape
+                if got.error is None and got.sample.shape != shape:
+                    got = _Decoded(
+                        got.image_id, got.path, None,
+                        f"preprocessing gave shape {got.sample.shape}, expected {shape}",
+                    )
+                if got.error is not None:
+                    self._put(self._results, [ImageResult(got.image_id, got.path, error=got.error)])
+                    continue
+                batch.append(got)
+                if len(batch) >= self.batch_size:
+                    self._run(batch)
+                    batch = []
+        except BaseException as exc:  # handed to the caller through results()
+            self._failure = exc
+        finally:
+            self._put(self._results, _DONE)
+
+    def _run(self, batch: list[_Decoded]) -> None:
+        x = np.stack([d.sample for d in batch])  # [N, ...one sample's layout]
+        pred = self.predictor.predict(x)
+        heads = {name: np.asarray(p) for name, p in pred.heads.items()}  # each [N, C]
+        emb = None if pred.embedding is None else np.asarray(pred.embedding)  # [N, D]
+        out = [
+            ImageResult(
+                d.image_id, d.path,
+                heads={name: p[i] for name, p in heads.items()},
+                embedding=None if emb is None else emb[i],
+            )
+            for i, d in enumerate(batch)
+        ]
+        self._put(self._results, out)

@@ -1,0 +1,122 @@
+"""Training throughput: the real data loader (image files, decoding, augmentation in workers)
+against tensors already in memory, side by side, for resnet18 and vit_b16 at 128 px.
+
+    .venv/bin/python benchmarks/bench_train.py [--data DIR] [--steps 6]
+
+Reads /work/shared/data/moeimouto10 (or --data, a folder per character) when present, else
+draws synthetic characters at 160 px into a temporary folder. Measurements alternate
+memory, files, files, memory so that a change of machine load during the run hits both sides
+alike. Prints steps/s of each and their ratio (target: files >= 0.9 x memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.registry import create_model  # noqa: E402
+from training.data.dataset import ImageFileDataset, InMemoryDataset  # noqa: E402
+from training.data.labels import LabelSpace, TargetEncoder  # noqa: E402
+from training.data.loader import default_workers, make_loader  # noqa: E402
+from training.data.sources import open_dataset  # noqa: E402
+from training.data.transforms import (  # noqa: E402
+    Normalizer,
+    TransformOptions,
+    eval_transform,
+    train_transform,
+)
+from training.losses import MultiHeadLoss  # noqa: E402
+
+MOEIMOUTO = Path("/work/shared/data/moeimouto10")
+BATCH = {"resnet18": 32, "vit_b16": 16}
+
+
+def measure(model, loss_fn, normalizer, optimizer, loader, steps: int, warmup: int) -> float:
+    """Steps per second over `steps` training steps after `warmup` untimed ones."""
+    model.train()
+    it = iter(loader)
+    done, start = 0, 0.0
+    while done < warmup + steps:
+        try:
+            images, targets = next(it)
+        except StopIteration:
+            it = iter(loader)
+            continue
+        if done == warmup:
+            start = time.perf_counter()
+        logits = model(normalizer(images))
+        loss, _ = loss_fn(logits, targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        done += 1
+    return steps / (time.perf_counter() - start)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, help="folder per character (default: moeimouto10)")
+    parser.add_argument("--models", nargs="+", default=["resnet18", "vit_b16"])
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=6, help="timed steps per measurement")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args()
+
+    tmp = None
+    if args.data is None and MOEIMOUTO.is_dir():
+        ds = open_dataset("folder", MOEIMOUTO)
+        source = f"moeimouto10 ({len(ds.samples)} PNG files, ~160 px)"
+    elif args.data is not None:
+        ds = open_dataset("folder", args.data)
+        source = f"{args.data} ({len(ds.samples)} files)"
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="bench-train-")
+        ds = open_dataset("synthetic", tmp.name, synthetic={
+            "n_characters": 10, "per_character": 60, "size": 160})
+        source = "synthetic (600 PNG files, 160 px)"
+    space = LabelSpace.build(ds.samples, heads=["character"])
+    encoder = TargetEncoder(space)
+    opts = TransformOptions(image_size=args.image_size)
+    workers = default_workers() if args.workers is None else args.workers
+    print(f"data: {source}; image size {args.image_size}; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, {os.cpu_count()} cores; loader workers {workers}")
+    print(f"{'model':<10} {'batch':>5} {'memory steps/s':>15} {'files steps/s':>14} {'ratio':>6}")
+
+    for name in args.models:
+        batch = BATCH.get(name, 16)
+        torch.manual_seed(0)
+        model = create_model(name, heads=space.sizes(), image_size=args.image_size)
+        loss_fn = MultiHeadLoss({"character": "softmax"})
+        normalizer = Normalizer()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        n_memory = batch * 4
+        memory = InMemoryDataset.from_dataset(ImageFileDataset(
+            ds.samples[:n_memory], encoder, eval_transform(opts), opts.decode_size(False)))
+        memory_loader = make_loader(memory, batch_size=batch, train=True, workers=0)
+        files = ImageFileDataset(ds.samples, encoder, train_transform(opts), opts.decode_size(True))
+        file_loader = make_loader(files, batch_size=batch, train=True, workers=workers)
+        rates: dict[str, list[float]] = {"memory": [], "files": []}
+        for kind in ("memory", "files", "files", "memory"):
+            loader = memory_loader if kind == "memory" else file_loader
+            rates[kind].append(measure(model, loss_fn, normalizer, optimizer, loader,
+                                       args.steps, args.warmup))
+        mem = sum(rates["memory"]) / 2
+        fil = sum(rates["files"]) / 2
+        print(f"{name:<10} {batch:>5} {mem:>15.3f} {fil:>14.3f} {fil / mem:>6.2f}", flush=True)
+        del file_loader  # stop its persistent workers before the next model
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
