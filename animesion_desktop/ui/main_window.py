@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         split.addWidget(self.detail)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
-        split.setSizes([900, 380])
+        split.setSizes([860, 420])
         self.setCentralWidget(split)
         self.statusBar().addWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.job_status)

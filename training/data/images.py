@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageOps
 
 from training.errors import DataError
 
-# Large scraped sets (DAF:re) contain a few truncated JPEGs; decode what is there, as Animesion did.
-ImageFile.LOAD_TRUNCATED_IMAGES = True
+# Truncated files are reported (DataError naming the file), not silently decoded: Pillow's
+# LOAD_TRUNCATED_IMAGES is process-wide state and would change how the app's scanner judges files.
 
 
 def load_rgb(path: Path, min_side: int | None = None) -> Image.Image:
