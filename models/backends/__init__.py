@@ -15,12 +15,16 @@ __all__ = ["Prediction", "Predictor", "activate", "open_predictor"]
 
 
 def open_predictor(
-    pack: ModelPack | str | Path, device: str | None = None, optimize: bool = True
+    pack: ModelPack | str | Path,
+    device: str | None = None,
+    optimize: bool = True,
+    cache_dir: Path | None = None,
 ) -> Predictor:
     """Load ``pack`` (a ModelPack, or a pack folder/.zip path) on ``device`` (None = auto).
 
-    ``optimize`` enables the CPU fast paths (int8 for ViTs, channels_last/bf16 for CNNs) and
-    onnxruntime's full graph optimisation. A .zip pack is extracted to a temporary folder that
+    ``optimize`` enables the CPU fast paths (int8 for ViTs, onnxruntime int8 for CNNs) and
+    onnxruntime's full graph optimisation. ``cache_dir`` keeps artifacts a fast path derives
+    from the pack (a CNN's calibrated int8 graph) across runs; None keeps nothing. A .zip pack is extracted to a temporary folder that
     lives as long as the predictor.
     """
     if not isinstance(pack, ModelPack):
@@ -34,7 +38,7 @@ def open_predictor(
     if pack.backend == "torch":
         from models.backends.torch_backend import TorchPredictor
 
-        predictor = TorchPredictor(pack, device, optimize)
+        predictor = TorchPredictor(pack, device, optimize, cache_dir)
     elif pack.backend == "onnx":
         from models.backends.onnx_backend import OnnxPredictor
 

@@ -1,15 +1,18 @@
 """Torch backend: our AnimesionModel from weights.safetensors, with CPU fast paths.
 
 CPU fast paths (``optimize=True``): ViTs get int8 dynamic quantization of the encoder's
-Linear layers (heads stay fp32, they are cheap and decide the ranking); CNNs run channels_last
-and, only where the CPU has native bfloat16 (AVX512-BF16/AMX), under bfloat16 autocast.
+Linear layers (heads stay fp32, they are cheap and decide the ranking); CNNs are exported to
+ONNX and run by onnxruntime, int8 once calibrated on the first images (cnn_onnx.py); if that is not possible they run
+channels_last and, only where the CPU has native bfloat16, under bfloat16 autocast.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,6 +20,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from models.backends.base import Prediction, Predictor, activate
+from models.backends.cnn_onnx import CALIBRATION, OnnxCnnRunner, export_cnn
 from models.base import AnimesionModel
 from models.device import cpu_supports_bf16, select_device
 from models.pack import ModelPack
@@ -59,8 +63,21 @@ def quantize_linear_int8(module: nn.Module) -> bool:
     return True
 
 
+def int8_cache_path(pack: ModelPack, cache_dir: Path | None) -> Path | None:
+    """Where the calibrated int8 graph of a CNN pack is kept, named by its weights' hash so a
+    replaced pack never meets a stale graph."""
+    if cache_dir is None:
+        return None
+    digest = hashlib.sha256()
+    with pack.file(TORCH_WEIGHTS).open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return cache_dir / f"{pack.name}-{digest.hexdigest()[:20]}-int8.onnx"
+
+
 class TorchPredictor(Predictor):
-    def __init__(self, pack: ModelPack, device: str | None = None, optimize: bool = True) -> None:
+    def __init__(self, pack: ModelPack, device: str | None = None, optimize: bool = True,
+                 cache_dir: Path | None = None) -> None:
         self.pack = pack
         choice = select_device(device)
         self.device = choice.torch_device
@@ -68,18 +85,24 @@ class TorchPredictor(Predictor):
         model = load_pack_model(pack).to(self.device)
         self._channels_last = False
         self._autocast: torch.dtype | None = None
+        self._onnx: OnnxCnnRunner | None = None
         notes: list[str] = []
         if optimize and self.device.type == "cpu":
             if model.family == "vit":
                 if quantize_linear_int8(model.backbone):
                     notes.append("int8 dynamic quantization")
             else:
-                model = model.to(memory_format=torch.channels_last)
-                self._channels_last = True
-                notes.append("channels_last")
-                if cpu_supports_bf16():
-                    self._autocast = torch.bfloat16
-                    notes.append("bfloat16 autocast")
+                self._onnx = export_cnn(model, pack.input.size, [h.name for h in pack.heads],
+                                        cache_path=int8_cache_path(pack, cache_dir))
+                if self._onnx is not None:
+                    notes.append(f"onnxruntime · int8 after calibrating on {CALIBRATION} images")
+                else:
+                    model = model.to(memory_format=torch.channels_last)
+                    self._channels_last = True
+                    notes.append("channels_last")
+                    if cpu_supports_bf16():
+                        self._autocast = torch.bfloat16
+                        notes.append("bfloat16 autocast")
         self.model = model
         self.device_description = " · ".join([choice.description, *(notes or ["fp32"])])
         self.batch_size = DEFAULT_BATCH.get(self.device.type, 8)
@@ -96,6 +119,12 @@ class TorchPredictor(Predictor):
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
         if self.pack.input.layout == "NHWC":
             x = x.permute(0, 3, 1, 2)  # [N,S,S,3] -> [N,3,S,S]: torch models are NCHW
+        if self._onnx is not None:
+            embedding, raw = self._onnx.run(np.ascontiguousarray(x.numpy()))
+            return Prediction(
+                heads={h.name: activate(raw[h.name], h.activation) for h in self.pack.heads},
+                embedding=embedding,
+            )
         if self._channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), self._precision():
@@ -109,3 +138,4 @@ class TorchPredictor(Predictor):
 
     def close(self) -> None:
         self.model = None  # type: ignore[assignment]
+        self._onnx = None

@@ -54,6 +54,55 @@ def test_cnn_fast_path_agrees_with_fp32(tmp_path, kit) -> None:
     pack = _pack(tmp_path, kit, "cnn", model, 64)
     batch = np.random.default_rng(1).normal(size=(16, 3, 64, 64)).astype(np.float32)
     agreement, description = _agreement(pack, batch, "character")
+    assert "onnxruntime" in description
+    assert agreement >= 0.99  # fewer samples than the calibration needs: still fp32
+    fast = open_predictor(pack, device="cpu", optimize=True)
+    plain = open_predictor(pack, device="cpu", optimize=False)
+    a, b = fast.predict(batch), plain.predict(batch)
+    np.testing.assert_allclose(a.heads["character"], b.heads["character"], atol=1e-4)
+    np.testing.assert_allclose(a.embedding, b.embedding, atol=1e-3)
+
+
+def test_cnn_switches_to_int8_after_calibration_and_keeps_its_ranking(tmp_path, kit) -> None:
+    from models.backends.cnn_onnx import CALIBRATION
+
+    torch.manual_seed(0)
+    model = create_model("resnet18", heads={"character": 10}, image_size=64)
+    pack = _pack(tmp_path, kit, "cnn8", model, 64)
+    cache = tmp_path / "cache"
+    fast = open_predictor(pack, device="cpu", optimize=True, cache_dir=cache)
+    plain = open_predictor(pack, device="cpu", optimize=False)
+    rng = np.random.default_rng(3)
+    # Structured inputs (a few colour blobs), not white noise: closer to what calibration sees.
+    def batch(n: int) -> np.ndarray:
+        base = rng.normal(size=(n, 3, 8, 8)).astype(np.float32)
+        return np.repeat(np.repeat(base, 8, axis=2), 8, axis=3)
+
+    for _ in range(CALIBRATION // 16):
+        fast.predict(batch(16))
+    assert fast._onnx is not None and fast._onnx.quantized
+    test = batch(64)
+    a, b = fast.predict(test), plain.predict(test)
+    agreement = (a.heads["character"].argmax(1) == b.heads["character"].argmax(1)).mean()
+    assert agreement >= 0.8
+    assert a.embedding.shape == b.embedding.shape
+    # the calibrated graph is cached beside the pack: a new predictor starts in int8
+    assert len(list(cache.glob("*-int8.onnx"))) == 1
+    again = open_predictor(pack, device="cpu", optimize=True, cache_dir=cache)
+    assert again._onnx is not None and again._onnx.quantized
+    np.testing.assert_allclose(again.predict(test).heads["character"], a.heads["character"],
+                               atol=1e-5)
+
+
+def test_cnn_falls_back_to_channels_last_when_export_fails(tmp_path, kit, monkeypatch) -> None:
+    import models.backends.torch_backend as tb
+
+    monkeypatch.setattr(tb, "export_cnn", lambda *a, **k: None)
+    torch.manual_seed(0)
+    model = create_model("resnet18", heads={"character": 10}, image_size=64)
+    pack = _pack(tmp_path, kit, "cnn", model, 64)
+    batch = np.random.default_rng(1).normal(size=(16, 3, 64, 64)).astype(np.float32)
+    agreement, description = _agreement(pack, batch, "character")
     assert "channels_last" in description
     assert ("bfloat16 autocast" in description) == cpu_supports_bf16()
     assert agreement >= 0.9

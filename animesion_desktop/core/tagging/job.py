@@ -335,7 +335,8 @@ def _open_pack(path: Path, device: str | None) -> tuple[Any, PredictorLike, list
 
     try:
         model_pack = load_pack(path)
-        predictor = open_predictor(model_pack, device=device)
+        # Installed packs share one cache folder beside them (derived artifacts only).
+        predictor = open_predictor(model_pack, device=device, cache_dir=path.parent / ".cache")
     except (PackError, DeviceError) as exc:
         raise TaggingError(str(exc)) from exc
     warnings = list(getattr(predictor, "warnings", ()) or ())
