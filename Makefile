@@ -53,6 +53,12 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scan.py
 	$(BIN)/python benchmarks/bench_search.py
+	$(BIN)/python benchmarks/bench_tagging.py
+	$(BIN)/python benchmarks/bench_train.py
+
+# Retrain the shipped demo pack (synthetic characters only; CPU, a few minutes).
+demo-pack: $(STAMP)
+	$(BIN)/animesion-train demo-pack --out resources/packs/demo
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info

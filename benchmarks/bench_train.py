@@ -28,6 +28,7 @@ from training.data.labels import LabelSpace, TargetEncoder  # noqa: E402
 from training.data.loader import default_workers, make_loader  # noqa: E402
 from training.data.sources import open_dataset  # noqa: E402
 from training.data.transforms import (  # noqa: E402
+    BatchColorJitter,
     Normalizer,
     TransformOptions,
     eval_transform,
@@ -39,8 +40,9 @@ MOEIMOUTO = Path("/work/shared/data/moeimouto10")
 BATCH = {"resnet18": 32, "vit_b16": 16}
 
 
-def measure(model, loss_fn, normalizer, optimizer, loader, steps: int, warmup: int) -> float:
-    """Steps per second over `steps` training steps after `warmup` untimed ones."""
+def measure(model, loss_fn, prepare, optimizer, loader, steps: int, warmup: int) -> float:
+    """Steps per second over `steps` training steps after `warmup` untimed ones. `prepare` is
+    the batch-side part of the training step (colour jitter, normalisation) on both sides."""
     model.train()
     it = iter(loader)
     done, start = 0, 0.0
@@ -52,7 +54,7 @@ def measure(model, loss_fn, normalizer, optimizer, loader, steps: int, warmup: i
             continue
         if done == warmup:
             start = time.perf_counter()
-        logits = model(normalizer(images))
+        logits = model(prepare(images))
         loss, _ = loss_fn(logits, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -96,7 +98,7 @@ def main() -> int:
         torch.manual_seed(0)
         model = create_model(name, heads=space.sizes(), image_size=args.image_size)
         loss_fn = MultiHeadLoss({"character": "softmax"})
-        normalizer = Normalizer()
+        prepare = torch.nn.Sequential(BatchColorJitter(opts.color_jitter), Normalizer())
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         n_memory = batch * 4
         memory = InMemoryDataset.from_dataset(ImageFileDataset(
@@ -107,7 +109,7 @@ def main() -> int:
         rates: dict[str, list[float]] = {"memory": [], "files": []}
         for kind in ("memory", "files", "files", "memory"):
             loader = memory_loader if kind == "memory" else file_loader
-            rates[kind].append(measure(model, loss_fn, normalizer, optimizer, loader,
+            rates[kind].append(measure(model, loss_fn, prepare, optimizer, loader,
                                        args.steps, args.warmup))
         mem = sum(rates["memory"]) / 2
         fil = sum(rates["files"]) / 2

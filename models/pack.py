@@ -310,6 +310,8 @@ def _write_torch_weights(
     )
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
     save_file(tensors, str(out / TORCH_WEIGHTS), metadata={"format": "pt"})
+    # safetensors writes through a private temp file (mode 0600); a pack is meant to be shared.
+    (out / TORCH_WEIGHTS).chmod(0o644)
     return config.to_dict()
 
 

@@ -245,6 +245,15 @@ COMMANDS = {"train": _train, "export-pack": _export, "evaluate": _evaluate,
             "explore": _explore, "infer": _infer, "synthetic": _synthetic, "demo-pack": _demo}
 
 
+def clean_message(message: str) -> str:
+    """An error raised in a DataLoader worker comes back wrapped with the worker's traceback;
+    the user needs only its last line (which names the file)."""
+    if "Original Traceback" not in message:
+        return message
+    last = [line for line in message.splitlines() if line.strip()][-1].strip()
+    return last.split(": ", 1)[1] if last.startswith("training.errors.") else last
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from models.device import DeviceError
@@ -253,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (TrainingError, PackError, DeviceError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {clean_message(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -146,8 +146,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         if path.suffix.lower() == ".toml":
             if sys.version_info >= (3, 11):
                 import tomllib
-            else:  # pragma: no cover - Python 3.10
-                raise TrainingError(f"{path}: TOML needs Python 3.11 or newer; use YAML")
+            else:  # pragma: no cover - Python 3.10 (tomli is a dependency there)
+                import tomli as tomllib
             data = tomllib.loads(text)
         else:
             data = yaml.safe_load(text)  # safe_load: plain data only, never Python objects

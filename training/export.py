@@ -28,8 +28,7 @@ from training.data.dataset import ImageFileDataset
 from training.data.labels import LabelSpace, TargetEncoder
 from training.data.loader import make_loader
 from training.data.samples import HEAD_KINDS, Sample
-from training.data.transforms import Normalizer, eval_transform
-from training.loop import transform_options
+from training.data.transforms import Normalizer, TransformOptions, eval_transform
 from training.metrics import (
     best_f1_thresholds,
     expected_calibration_error,
@@ -87,7 +86,7 @@ def run_checkpoint(
     cfg = config_from_dict(ckpt["config"])
     device = torch.device(device)
     model = model_from_checkpoint(ckpt).to(device).eval()
-    opts = transform_options(cfg)
+    opts = TransformOptions.from_config(cfg)
     data = ImageFileDataset(samples, TargetEncoder(space), eval_transform(opts),
                             opts.decode_size(False))
     loader = make_loader(data, batch_size=batch_size, train=False, workers=workers)
@@ -152,7 +151,7 @@ def build_heads(space: LabelSpace, thresholds: dict[str, np.ndarray]) -> list[He
 
 
 def input_spec(cfg: TrainConfig) -> InputSpec:
-    opts = transform_options(cfg)
+    opts = TransformOptions.from_config(cfg)
     # Evaluation resizes to a square without keeping the aspect ratio: that is "stretch".
     return InputSpec(size=cfg.image_size, resize="stretch", mean=opts.mean, std=opts.std)
 

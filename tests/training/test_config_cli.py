@@ -45,3 +45,20 @@ def test_bad_input_is_one_line_not_a_traceback(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["infer", str(tmp_path), str(tmp_path)]) == 2
     assert "pack.json" in capsys.readouterr().err
+
+
+def test_a_corrupt_image_met_in_a_loader_worker_is_named(tmp_path, capsys):
+    from training.synthetic import SyntheticSpec, write_dataset
+
+    data = write_dataset(tmp_path / "d", SyntheticSpec(n_characters=2, per_character=4, size=32))
+    for png in (data / "images").rglob("*.png"):
+        png.write_bytes(b"broken")
+    code = main(["train", "--dataset", "export", "--data", str(data), "--out", str(tmp_path / "r"),
+                 "--model", "shallow", "--image-size", "32", "--workers", "1", "--epochs", "1",
+                 "--batch-size", "2"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "cannot decode image" in err and ".png" in err and "Traceback" not in err
+    assert main(["train", "--dataset", "export", "--data", str(data), "--out",
+                 str(tmp_path / "r2"), "--heads", "character", "nonsense"]) == 2
+    assert "unknown head 'nonsense'" in capsys.readouterr().err

@@ -169,8 +169,8 @@ def test_demo_pack_refuses_to_overwrite_a_non_pack_folder(tmp_path):
 
 
 def test_training_options_smoke(trained, tmp_path):
-    """amp (bf16 on CPU), gradient accumulation, class-balanced loss, label smoothing, SGD with
-    epoch decay, a heads subset and a YAML config in one short run."""
+    """amp (bf16 on CPU), gradient accumulation, class-balanced loss, label smoothing, epoch
+    decay, a heads subset and a YAML config under the flags, in one short run."""
     (tmp_path / "run.yaml").write_text(
         "optimizer: sgd\nscheduler: epoch_decay\nepoch-decay: 1\nlabel_smoothing: 0.1\n"
         "heads: [character, general]\n")
@@ -179,7 +179,8 @@ def test_training_options_smoke(trained, tmp_path):
                  str(trained / "data"), "--out", str(tmp_path / "r"), "--epochs", "2"]) == 0
     ckpt = torch.load(tmp_path / "r" / "last.pt", weights_only=True)
     assert set(ckpt["labels"]) == {"character", "general"}
-    assert ckpt["config"]["optimizer"] == "sgd" and ckpt["config"]["amp"] is True
+    assert ckpt["config"]["optimizer"] == "adamw"  # the flag in TINY overrides the file
+    assert ckpt["config"]["scheduler"] == "epoch_decay" and ckpt["config"]["amp"] is True
     assert "label_smoothing: 0.1" in (tmp_path / "r" / "config.yaml").read_text()
 
 

@@ -63,3 +63,22 @@ def test_loader_with_workers_yields_image_batches_and_target_dicts(toy_export):
         ImageFileDataset(ds.samples[:5], TargetEncoder(space), eval_transform(opts)))
     assert memory.images.shape == (5, 3, 32, 32)
     assert len(make_loader(memory, batch_size=4, train=False, workers=0)) == 2
+
+
+def test_batch_colour_jitter_varies_per_image_and_stays_in_range():
+    from training.data.transforms import BatchColorJitter
+
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (1, 3, 8, 8), dtype=torch.uint8).repeat(4, 1, 1, 1)
+    jitter = BatchColorJitter(0.1)
+    out = jitter(images)
+    assert out.dtype == torch.float32 and out.shape == images.shape
+    assert out.min() >= 0 and out.max() <= 255
+    assert not torch.allclose(out[0], out[1])  # each image gets its own factors
+    assert (out - images.float()).abs().mean() < 40  # a jitter, not a new picture
+    assert torch.equal(BatchColorJitter(0.0)(images), images.float())
+    assert torch.equal(jitter.eval()(images), images.float())  # evaluation: no jitter
+    grey = torch.full((2, 3, 4, 4), 128, dtype=torch.uint8)
+    hue_only = BatchColorJitter(0.1).train()
+    rotated = torch.einsum("ij,njhw->nihw", hue_only.rgb @ hue_only.yiq, grey.float())
+    assert torch.allclose(rotated, grey.float(), atol=1e-3)  # the colour matrices round-trip

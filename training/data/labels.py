@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from training.data.samples import HEAD_KINDS, Sample
+from training.errors import DataError
 
 IGNORE_INDEX = -100  # cross_entropy's default: an unlabelled sample adds nothing to that head
 
@@ -45,7 +46,9 @@ class LabelSpace:
         wanted = heads if heads is not None else list(HEAD_KINDS)
         for head in wanted:
             if head not in HEAD_KINDS:
-                raise ValueError(f"unknown head {head!r} (known: {', '.join(HEAD_KINDS)})")
+                raise DataError(f"unknown head {head!r} (known: {', '.join(HEAD_KINDS)})")
+            if heads is not None and not vocab[head]:
+                raise DataError(f"head {head!r} was asked for, but the data set labels no {head}")
         return cls({h: vocab[h] for h in HEAD_KINDS if h in wanted and vocab[h]})
 
     def sizes(self) -> dict[str, int]:
