@@ -4,31 +4,16 @@ format, list, info, activate/deactivate, remove, refusal of bad packs."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+import tagging_kit as h  # registered by tests/core/conftest.py
 from sqlalchemy import text
 
 from animesion_desktop.cli import main
 from animesion_desktop.core.library import Library
-
-
-def _helpers():
-    """tests/core/conftest_tagging.py (pytest's importlib mode puts no test folder on sys.path)."""
-    if "conftest_tagging" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "conftest_tagging", Path(__file__).with_name("conftest_tagging.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["conftest_tagging"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["conftest_tagging"]
-
-
-h = _helpers()
 
 
 @pytest.fixture(scope="module")

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import threading
 from pathlib import Path
+
+import tagging_kit as h  # registered by tests/core/conftest.py
 
 from animesion_desktop.cli import main
 from animesion_desktop.core.jobs import run_to_end
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.tagging.job import run_pack
-
-
-def _helpers():
-    """tests/core/conftest_tagging.py (pytest's importlib mode puts no test folder on sys.path)."""
-    if "conftest_tagging" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "conftest_tagging", Path(__file__).with_name("conftest_tagging.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["conftest_tagging"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["conftest_tagging"]
-
-
-h = _helpers()
 
 
 def tagged_library(tmp_path: Path) -> tuple[Path, Path, list[int]]:

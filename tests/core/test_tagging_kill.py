@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import sqlite3
@@ -14,25 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tagging_kit as h  # registered by tests/core/conftest.py
 from PIL import Image
 
 from animesion_desktop.core.jobs import run_to_end
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.tagging import packs_registry, tag_images
 
-
-def _helpers():
-    """tests/core/conftest_tagging.py (pytest's importlib mode puts no test folder on sys.path)."""
-    if "conftest_tagging" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "conftest_tagging", Path(__file__).with_name("conftest_tagging.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["conftest_tagging"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["conftest_tagging"]
-
-
-h = _helpers()
 N_IMAGES = 200
 
 

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tagging_kit as h  # registered by tests/core/conftest.py
 from sqlalchemy import text
 
 from animesion_desktop.core.jobs import run_to_end
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.tagging.job import TaggingError, run_pack, tag_images
 
-
-def _helpers():
-    """tests/core/conftest_tagging.py (pytest's importlib mode puts no test folder on sys.path)."""
-    if "conftest_tagging" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "conftest_tagging", Path(__file__).with_name("conftest_tagging.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["conftest_tagging"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["conftest_tagging"]
-
-
-h = _helpers()
 CHARACTERS, FAKE_HEADS, FakePredictor = h.CHARACTERS, h.FAKE_HEADS, h.FakePredictor
 add_files, colour_library, make_image = h.add_files, h.colour_library, h.make_image
 register_fake_pack = h.register_fake_pack

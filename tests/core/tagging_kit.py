@@ -1,7 +1,7 @@
 """Helpers for the tagging tests: images in a library, a fake predictor, tiny real packs.
 
-Imported by the test modules (``from conftest_tagging import ...``); pytest does not load it
-on its own.
+Imported by the test modules as ``tagging_kit`` (tests/core/conftest.py registers it); pytest
+does not collect it on its own.
 """
 
 from __future__ import annotations
