@@ -48,6 +48,8 @@ def _session(model_bytes: bytes, threads: int):  # -> ort.InferenceSession
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads
+    # Spinning workers would burn the cores the app's decode threads need between batches.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
 
 
