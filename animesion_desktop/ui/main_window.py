@@ -26,6 +26,7 @@ from animesion_desktop.ui.job_status import JobStatus
 from animesion_desktop.ui.jobs_controller import JobsController
 from animesion_desktop.ui.label_controller import LabelController
 from animesion_desktop.ui.search_bar import SearchBar
+from animesion_desktop.ui.watch_controller import WatchController
 from animesion_desktop.ui.workers import TaskRunner
 
 THUMB = 160
@@ -42,6 +43,7 @@ class MainWindow(QMainWindow):
         self.grid_controller = GridController(lib, self.model, self)
         self.labels = LabelController(lib, self)
         self.jobs = JobsController(lib, self)
+        self.watch = WatchController(lib, self)
         self._reads = TaskRunner(parent=self)
 
         self.search_bar = SearchBar()
@@ -111,6 +113,10 @@ class MainWindow(QMainWindow):
         self.labels.can_undo_changed.connect(self.act_undo.setEnabled)
         self.jobs.finished.connect(self._on_job_finished)
         self.jobs.failed.connect(self._error)
+        self.jobs.noted.connect(lambda m: self.statusBar().showMessage(m, 10000))
+        self.watch.changed.connect(self._on_watch_changed)
+        self.watch.new_images.connect(lambda _ids: self.jobs.tag_arrivals())
+        self.watch.failed.connect(lambda m: self.statusBar().showMessage(m, 10000))
         self.jobs.runner.busy_changed.connect(
             lambda busy: [a.setEnabled(not busy) for a in (self.act_scan, self.act_tag)])
 
@@ -168,6 +174,16 @@ class MainWindow(QMainWindow):
     def _on_job_finished(self, summary: str) -> None:
         self.statusBar().showMessage(summary, 10000)
         self.grid_controller.refresh()
+        self.watch.restart()  # a scan may have added a root
+
+    def _on_watch_changed(self, summary: str) -> None:
+        self.statusBar().showMessage(summary, 10000)
+        self.grid_controller.refresh()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.jobs.runner.cancel()
+        self.watch.stop()
+        super().closeEvent(event)
 
     def _add_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library")

@@ -99,6 +99,14 @@ class TagSummary:
     def failed(self) -> list[tuple[int, str, str]]:
         return [f for r in self.runs for f in r.failed]
 
+    def line(self) -> str:
+        """One line for a status bar."""
+        packs = ", ".join(r.pack for r in self.runs) or "no pack"
+        text = f"tagged {self.tagged} images with {packs}"
+        if self.failed:
+            text += f"; {len(self.failed)} could not be read"
+        return text + (" (cancelled)" if self.cancelled else "")
+
 
 # -- choosing packs and images --------------------------------------------------------------
 

@@ -1,0 +1,64 @@
+"""``animesion label``: accept, reject or withdraw tags on images, by path or by search.
+
+Decisions are labels with source ``user``; no model run ever changes them. Batch-tag a search
+result with ``--query``. Unknown paths are reported one by one and the rest are still labelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from animesion_desktop.core.library import Library
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("label", help="accept, reject or clear tags on images (your decisions)")
+    p.add_argument("paths", nargs="*", help="image files in the library")
+    p.add_argument("--query", help="label every image this search finds instead of paths")
+    p.add_argument("--accept", "-a", action="append", default=[], metavar="TAG",
+                   help="keep TAG on the images whatever the models say (repeatable)")
+    p.add_argument("--reject", "-r", action="append", default=[], metavar="TAG",
+                   help="remove TAG from the images whatever the models say (repeatable)")
+    p.add_argument("--clear", "-c", action="append", default=[], metavar="TAG",
+                   help="forget your decision on TAG: back to what the models say")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from animesion_desktop.cli import UserError
+
+    if not (args.accept or args.reject or args.clear):
+        raise UserError("nothing to do: give --accept, --reject or --clear with a tag")
+    if bool(args.paths) == bool(args.query):
+        raise UserError("give image paths or --query, not both and not neither")
+    failed = 0
+    with Library.open(args.library) as lib:
+        if args.query is not None:
+            from animesion_desktop.core.search import search
+
+            result = search(lib, args.query, limit=None)
+            if result.kind != "images":
+                raise UserError("is:error finds unreadable files, which have no tags to label")
+            ids = list(result.ids)
+        else:
+            ids = []
+            for path in args.paths:
+                image_id = lib.image_for_path(path)
+                if image_id is None:
+                    print(f"animesion: error: {path}: not in the library (is its folder "
+                          "scanned?)", file=sys.stderr)
+                    failed += 1
+                else:
+                    ids.append(image_id)
+        if ids:
+            for tag in args.accept:
+                lib.set_label(ids, tag, "accepted", source="user")
+            for tag in args.reject:
+                lib.set_label(ids, tag, "rejected", source="user")
+            for tag in args.clear:
+                lib.clear_label(ids, tag)
+    n = len(set(ids))
+    print(f"labelled {n} image{'s' if n != 1 else ''}"
+          + (f"; {failed} path{'s' if failed != 1 else ''} not found" if failed else ""))
+    return 2 if failed else 0
