@@ -54,7 +54,7 @@ def test_errors_are_one_line_decode_errors(tmp_path: Path) -> None:
         open_image(tmp_path / "nope.png")
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"not an image at all")
-    with pytest.raises(DecodeError, match="not an image"):
+    with pytest.raises(DecodeError, match="not a readable image"):
         open_image(junk)
     cut = tmp_path / "cut.png"
     Image.new("RGB", (300, 300), (1, 2, 3)).save(cut)

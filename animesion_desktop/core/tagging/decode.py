@@ -13,7 +13,10 @@ import os
 import warnings
 from collections.abc import Sequence
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
+
+from animesion_desktop.core.scan.decode import describe_image_error
+from animesion_desktop.core.scan.decode import open_image as open_lazily
 
 
 class DecodeError(Exception):
@@ -28,12 +31,16 @@ def _has_alpha(im: Image.Image) -> bool:
 
 def open_image(path: str | os.PathLike[str], min_size: int | None = None) -> Image.Image:
     """Open ``path`` as an upright RGB or RGBA image, at least ``min_size`` on its short side
-    when the file is that large (JPEG draft scaling never goes below it)."""
+    when the file is that large (JPEG draft scaling never goes below it).
+
+    Opening goes through the scanner's ``open_image``, so tagging refuses exactly what the
+    scanner refuses (formats, the pixel limit) and explains failures in the same words.
+    """
     try:
         with warnings.catch_warnings():
-            # A very large image is decoded anyway when it is below PIL's hard bomb limit.
+            # Below our own pixel limit a large image is fine; PIL's warning is noise here.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with open_lazily(path) as im:
                 if min_size and im.format == "JPEG":
                     im.draft("RGB", (min_size, min_size))
                 im.load()
@@ -42,15 +49,8 @@ def open_image(path: str | os.PathLike[str], min_size: int | None = None) -> Ima
                 return im if im.mode == target else im.convert(target)
     except FileNotFoundError:
         raise DecodeError("file not found") from None
-    except UnidentifiedImageError:
-        raise DecodeError("not an image PIL can read") from None
-    except Image.DecompressionBombError as exc:
-        raise DecodeError(f"too large to decode safely: {exc}") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        # Truncated or corrupt data, unsupported modes, I/O errors.
-        raise DecodeError(f"cannot decode: {exc}".strip()) from None
-    except Exception as exc:  # a plugin tripping over malformed data in some other way
-        raise DecodeError(f"cannot decode: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # corrupt, truncated, refused, unreadable: one line, never fatal
+        raise DecodeError(describe_image_error(exc)) from None
 
 
 def open_first(paths: Sequence[str], min_size: int | None = None) -> tuple[Image.Image, str]:
