@@ -66,7 +66,7 @@ def test_errors_are_one_line_decode_errors(tmp_path: Path) -> None:
     good = tmp_path / "good.png"
     Image.new("RGB", (8, 8)).save(good)
     assert open_first([str(junk), str(good)])[1] == str(good)
-    with pytest.raises(DecodeError, match="not an image"):
+    with pytest.raises(DecodeError, match="not a readable image"):
         open_first([str(cut), str(junk)])
     with pytest.raises(DecodeError, match="no readable file"):
         open_first([])
