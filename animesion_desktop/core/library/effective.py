@@ -16,6 +16,9 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, text
 
+# The second score test is implied by the first; it is there because it is cheap: it is checked
+# on each prediction row before the joins, and drops most rows (a tagger stores ~60 low scores
+# per image for a handful over threshold) without looking anything up.
 _EFFECTIVE_SELECT = """
 SELECT l.tag_id, l.image_id FROM labels l {join_l} WHERE l.state = 'accepted'
 UNION
@@ -24,6 +27,7 @@ SELECT p.tag_id, p.image_id
   JOIN packs k ON k.id = p.pack_id AND k.active = 1
   JOIN pack_tags pt ON pt.pack_id = p.pack_id AND pt.tag_id = p.tag_id
  WHERE p.score >= pt.threshold
+   AND p.score >= (SELECT MIN(threshold) FROM pack_tags)
    AND NOT EXISTS (SELECT 1 FROM labels r
                     WHERE r.image_id = p.image_id AND r.tag_id = p.tag_id
                       AND r.state = 'rejected')
