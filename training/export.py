@@ -44,6 +44,21 @@ from training.rundata import load_run_data
 _NAME_OK = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+PATH_KEYS = ("data", "out", "transfer", "resume")
+
+
+def portable_config(config: dict) -> dict:
+    """The training config as a pack records it: folder and checkpoint paths by name only, since
+    a pack is shared and the full paths would tell everyone the trainer's folder layout (and
+    often their user name) while meaning nothing on another machine."""
+    out = dict(config)
+    for key in PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, str) and value:
+            out[key] = Path(value).name
+    return out
+
+
 def code_revision() -> str | None:
     """`git rev-parse HEAD` of the checkout this code runs from, when there is one."""
     try:
@@ -206,7 +221,7 @@ def export_pack(
                  "splits": {"source": run.plan.source, **run.plan.counts()},
                  "trained_on": ckpt.get("data", {}).get("fingerprint")},
         "thresholds": "max F1 on the validation split" if val is not None else "0.5 (no val)",
-        "training_config": ckpt["config"],
+        "training_config": portable_config(ckpt["config"]),
     }
     return write_pack(
         out, name=pack_name, version=version, backend="torch", heads=build_heads(space, thresholds),

@@ -59,6 +59,9 @@ def test_export_pack_loads_and_predicts(trained):
     assert {"val", "test"} <= set(pack.metrics)
     assert pack.provenance["data"]["fingerprint"].startswith("sha256:")
     assert pack.provenance["training_config"]["model"] == "shallow"
+    # A shared pack names its data and run folders but does not reveal where they were.
+    assert pack.provenance["training_config"]["out"] == "run"
+    assert str(trained) not in json.dumps(pack.provenance)
     assert "code_revision" in pack.provenance
     image = Image.open(next((trained / "data" / "images").rglob("*.png")))
     with open_predictor(pack, device="cpu") as predictor:
