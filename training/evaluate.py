@@ -232,10 +232,13 @@ def evaluate(
     cfg = src.cfg
     same_data = not dataset and not data
     cfg.dataset = dataset or cfg.dataset
-    if src.kind == "pack" and not data and cfg.dataset != "synthetic":
-        # Packs record their data folder by name only (see export.portable_config).
-        named = f" (it was trained on a folder named {cfg.data!r})" if cfg.data else ""
-        raise TrainingError(f"--data PATH is needed to evaluate a pack{named}")
+    if src.kind == "pack" and not data:
+        # Packs record their data folder by name only (see export.portable_config): a seeded
+        # synthetic set is generated again beside the results; real data must be given.
+        if cfg.dataset != "synthetic":
+            named = f" (it was trained on a folder named {cfg.data!r})" if cfg.data else ""
+            raise TrainingError(f"--data PATH is needed to evaluate a pack{named}")
+        data = str(Path(out) / "synthetic-data")
     cfg.data = data or cfg.data
     if cfg.data is None and cfg.dataset != "synthetic":
         raise TrainingError("--data PATH is needed (the source does not record its data set)")
