@@ -85,6 +85,9 @@ def test_evaluate_pack_and_checkpoint_with_precision_comparison(trained):
     for name in ("results.json", "character_per_class_accuracy.csv",
                  "character_misclassified.csv", "general_tags.csv", "pr_curves.png"):
         assert (trained / "eval" / name).is_file(), name
+    # The pack only names its data folder; the seeded synthetic set was made again beside the
+    # results (not in the working folder) and is the same data set the pack was trained on.
+    assert results["data"]["fingerprint"] == load_pack(pack_dir).provenance["data"]["fingerprint"]
     checkpoint = evaluate(trained / "run" / "best.pt", out=trained / "eval-ckpt", split="test",
                           workers=0)
     assert checkpoint["data"]["evaluated_images"] == len(
