@@ -46,6 +46,7 @@ run: $(DEMO_DIR)/.ready
 lint: $(STAMP)
 	$(BIN)/ruff check animesion_desktop models training tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest

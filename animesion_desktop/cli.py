@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 
@@ -57,18 +58,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         # No command means the desktop app, once it exists; until then, the help.
-        args = parser.parse_args([*(argv or sys.argv[1:]), "gui"]) if "gui" in _built() else None
-        if args is None:
+        if "gui" not in _built():
             parser.print_help()
             return 0
+        args = parser.parse_args([*(argv or sys.argv[1:]), "gui"])
     try:
         return int(args.run(args) or 0)
     except (UserError, LibraryError, QueryError) as exc:
         print(f"animesion: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("animesion: interrupted", file=sys.stderr)
+        print("animesion: interrupted (what was done so far is saved)", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`animesion search ... | head`): stop quietly, as Unix tools
+        # do, and keep Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool its pipe closed on
 
 
 if __name__ == "__main__":

@@ -131,14 +131,14 @@ def head_report(
             writer = csv.writer(f)
             writer.writerow(["tag", "positives", "average_precision", "threshold", "precision",
                              "recall"])
-            pred = probs[known] >= thresholds
+            predicted = probs[known] >= thresholds
             truth = targets[known] > 0.5
             for j, name in enumerate(names):
-                tp = int((pred[:, j] & truth[:, j]).sum())
+                tp = int((predicted[:, j] & truth[:, j]).sum())
                 writer.writerow([name, int(truth[:, j].sum()),
                                  "" if np.isnan(ap[j]) else round(float(ap[j]), 4),
                                  round(float(thresholds[j]), 4),
-                                 round(tp / max(1, int(pred[:, j].sum())), 4),
+                                 round(tp / max(1, int(predicted[:, j].sum())), 4),
                                  round(tp / max(1, int(truth[:, j].sum())), 4)])
         return {"images": int(known.sum()), "mAP": m, "at_pack_thresholds": at_pack,
                 "at_0.5": f1_at(probs, targets, 0.5)}

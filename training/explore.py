@@ -37,7 +37,10 @@ def image_sizes(ds: LabelledSet, limit: int, seed: int) -> dict[str, Any]:
     """Header-only reads (no decoding) of up to `limit` images."""
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(ds.samples), size=min(limit, len(ds.samples)), replace=False)
-    widths, heights, formats, unreadable = [], [], Counter(), 0
+    widths: list[int] = []
+    heights: list[int] = []
+    formats: Counter[str] = Counter()
+    unreadable = 0
     for i in chosen:
         try:
             with Image.open(ds.samples[i].path) as img:

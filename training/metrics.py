@@ -87,9 +87,12 @@ def confused_pairs(
     probs, targets = labelled(probs, targets)
     pred = probs.argmax(axis=1)
     wrong = pred != targets
-    pairs, counts = np.unique(np.stack([targets[wrong], pred[wrong]], axis=1), axis=0,
-                              return_counts=True) if wrong.any() else (np.zeros((0, 2), int), [])
-    order = np.argsort(-np.asarray(counts), kind="stable")[:top]
+    if wrong.any():
+        pairs, counts = np.unique(np.stack([targets[wrong], pred[wrong]], axis=1), axis=0,
+                                  return_counts=True)
+    else:
+        pairs, counts = np.zeros((0, 2), int), np.zeros(0, int)
+    order = np.argsort(-counts, kind="stable")[:top]
     return [
         {"true": names[int(pairs[i][0])], "predicted": names[int(pairs[i][1])], "count": int(counts[i])}
         for i in order

@@ -102,7 +102,7 @@ def make_characters(n: int, seed: int = 0) -> list[ToyCharacter]:
         raise ValueError("need at least one character")
     rng = np.random.default_rng([seed, 0xC4A2])
     n_series = max(1, math.ceil(n / 4))
-    series = []
+    series: list[str] = []
     while len(series) < n_series:
         name = f"{_word(rng, 3)}_{_SERIES_SUFFIXES[len(series) % len(_SERIES_SUFFIXES)]}"
         if name not in series:

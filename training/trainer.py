@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data.distributed import DistributedSampler
 
 from training import distributed as ddp
 from training.budget import TimeBudget
@@ -254,7 +255,9 @@ class Trainer:
     def train_epoch(self) -> EpochStats:
         cfg, info, device = self.cfg, self.info, self.device
         if info.enabled:
-            self.train_loader.sampler.set_epoch(self.epoch)  # type: ignore[union-attr]
+            sampler = self.train_loader.sampler
+            assert isinstance(sampler, DistributedSampler)  # make_loader(distributed=True)
+            sampler.set_epoch(self.epoch)
         self.forward.train()
         loss_sum = correct = counted = 0.0
         batches = 0

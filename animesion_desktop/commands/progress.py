@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 import threading
 from typing import TypeVar
@@ -25,6 +26,8 @@ def drive(job: Job[R], cancel: threading.Event, *, unit: str = "file") -> R:
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
             except KeyboardInterrupt:
+                if inspect.getgeneratorstate(job) == inspect.GEN_CLOSED:
+                    raise  # it struck inside the job, which ended without a summary
                 # Let the job notice the event, commit what it has, and return its summary.
                 cancel.set()
                 interrupted = True

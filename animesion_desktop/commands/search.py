@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -72,13 +71,8 @@ def run(args: argparse.Namespace) -> int:
             items = _error_files(lib, result.ids)
         else:
             items = _images(lib, result.ids)
-        try:
-            _print(items, args.json)
-            sys.stdout.flush()
-        except BrokenPipeError:  # `animesion search ... | head`
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            return 0
+        _print(items, args.json)  # a reader that goes away (`| head`): see cli.main
+        sys.stdout.flush()
     if len(result.ids) < result.total:
         what = "files" if result.kind == "files" else "images"
         print(f"showing {len(result.ids):,} of {result.total:,} {what} "

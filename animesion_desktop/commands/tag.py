@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from collections.abc import Iterator
 
 from animesion_desktop.commands.progress import drive
-from animesion_desktop.core.jobs import Job, Progress
+from animesion_desktop.core.jobs import Job
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.tagging import TagSummary, tag_images
 
@@ -39,9 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _announce(job: Job[TagSummary]) -> Iterator[Progress]:
+def _announce(job: Job[TagSummary]) -> Job[TagSummary]:
     """Pass progress through, printing each pack's device (and its warnings) once, first."""
-    shown: set[str] = set()
+    shown: set[str | None] = set()
     while True:
         try:
             progress = next(job)
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
                          device=args.device, batch_size=args.batch_size)
         shown = _announce(job)
         try:
-            summary = drive(shown, cancel, unit="img")
+            summary: TagSummary | None = drive(shown, cancel, unit="img")
         finally:
             shown.close()
             job.close()  # commits what was inferred before the library closes

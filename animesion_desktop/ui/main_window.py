@@ -89,12 +89,17 @@ class MainWindow(QMainWindow):
         bar = QToolBar("Main")
         bar.setMovable(False)
         self.addToolBar(bar)
-        self.act_add = QAction("Add folder…", self, triggered=self._add_folder)
-        self.act_scan = QAction("Rescan", self, triggered=self.jobs.scan_all)
-        self.act_tag = QAction("Tag new images", self, triggered=self.jobs.tag_new)
-        self.act_undo = QAction("Undo", self, triggered=self.labels.undo, enabled=False)
+        self.act_add = QAction("Add folder…", self)
+        self.act_add.triggered.connect(self._add_folder)
+        self.act_scan = QAction("Rescan", self)
+        self.act_scan.triggered.connect(self.jobs.scan_all)
+        self.act_tag = QAction("Tag new images", self)
+        self.act_tag.triggered.connect(self.jobs.tag_new)
+        self.act_undo = QAction("Undo", self, enabled=False)
+        self.act_undo.triggered.connect(self.labels.undo)
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
-        focus = QAction("Search", self, triggered=self.search_bar.setFocus)
+        focus = QAction("Search", self)
+        focus.triggered.connect(self.search_bar.setFocus)
         focus.setShortcut(QKeySequence.StandardKey.Find)
         self.addAction(focus)
         for act in (self.act_add, self.act_scan, self.act_tag, self.act_undo):
@@ -117,10 +122,13 @@ class MainWindow(QMainWindow):
         self.watch.changed.connect(self._on_watch_changed)
         self.watch.new_images.connect(lambda _ids: self.jobs.tag_arrivals())
         self.watch.failed.connect(lambda m: self.statusBar().showMessage(m, 10000))
-        self.jobs.runner.busy_changed.connect(
-            lambda busy: [a.setEnabled(not busy) for a in (self.act_scan, self.act_tag)])
+        self.jobs.runner.busy_changed.connect(self._on_busy_changed)
 
     # -- behaviour ---------------------------------------------------------------------------
+    def _on_busy_changed(self, busy: bool) -> None:
+        for act in (self.act_scan, self.act_tag):
+            act.setEnabled(not busy)
+
     def selected_ids(self) -> list[int]:
         return [i.data(IMAGE_ID_ROLE) for i in self.grid.selectionModel().selectedIndexes()]
 

@@ -43,7 +43,9 @@ class SearchBar(QLineEdit):
         if len(token.split(":")[-1]) >= 2:
             self.completions_wanted.emit(token)
         else:
-            self._completer.popup().hide()
+            popup = self._completer.popup()
+            assert popup is not None  # QCompleter makes its default popup on first use
+            popup.hide()
 
     def set_completions(self, token: str, items: list[str]) -> None:
         if current_token(self.text())[1] != token:

@@ -129,7 +129,8 @@ class VisionTransformer(AnimesionModel):
 
     def __init__(self, config: ModelConfig) -> None:
         config = resolve_vit_config(config)
-        assert config.hidden_size and config.num_layers and config.layer_norm_eps
+        assert config.hidden_size and config.num_layers and config.num_attention_heads
+        assert config.mlp_dim and config.patch_size and config.layer_norm_eps
         super().__init__(config, num_features=config.hidden_size)
         hf_config = ViTConfig(
             hidden_size=config.hidden_size,
@@ -184,6 +185,7 @@ class VisionTransformer(AnimesionModel):
                 )
         state = dict(source.state_dict())  # same transformers version, so native names
         key = "embeddings.position_embeddings"
+        assert cfg.patch_size  # filled in by resolve_vit_config
         state[key] = resize_position_embeddings(state[key], cfg.image_size // cfg.patch_size)
         self.backbone.load_state_dict(state, strict=True)
 

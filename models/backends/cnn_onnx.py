@@ -144,8 +144,11 @@ def export_cnn(model: AnimesionModel, image_size: int, head_names: list[str], *,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # The TorchScript exporter (dynamo=False) writes to file objects too; the
+            # signature only declares paths.
             torch.onnx.export(
-                wrapper, (example,), buffer, dynamo=False, opset_version=17,
+                wrapper, (example,), buffer,  # type: ignore[arg-type]
+                dynamo=False, opset_version=17,
                 input_names=["image"], output_names=["features", *head_names],
                 dynamic_axes={"image": {0: "n"}},
             )

@@ -89,7 +89,9 @@ class TorchPredictor(Predictor):
         notes: list[str] = []
         if optimize and self.device.type == "cpu":
             if model.family == "vit":
-                if quantize_linear_int8(model.backbone):
+                backbone = model.backbone  # every ViT has one
+                assert isinstance(backbone, nn.Module)
+                if quantize_linear_int8(backbone):
                     notes.append("int8 dynamic quantization")
             else:
                 self._onnx = export_cnn(model, pack.input.size, [h.name for h in pack.heads],

@@ -18,7 +18,8 @@ PREPROCESSOR = "preprocessor_config.json"
 
 def _input_spec(folder: Path, config: dict[str, Any]) -> InputSpec:
     """From preprocessor_config.json when present, else ViT defaults at config image_size."""
-    size = config.get("image_size") if isinstance(config.get("image_size"), int) else 224
+    image_size = config.get("image_size")
+    size = image_size if isinstance(image_size, int) else 224
     mean: Any = (0.5, 0.5, 0.5)
     std: Any = (0.5, 0.5, 0.5)
     scale = 1.0 / 255.0

@@ -20,7 +20,7 @@ def load_rgb(path: Path, min_side: int | None = None) -> Image.Image:
     EXIF orientation is applied and transparent images are put on white, as the app does.
     """
     try:
-        img = Image.open(path)
+        img: Image.Image = Image.open(path)
         if min_side and img.format == "JPEG":
             img.draft("RGB", (min_side, min_side))
         img.load()

@@ -49,7 +49,7 @@ def make_loader(
     prefetch_factor: int = 4,
 ) -> DataLoader:
     workers = default_workers() if workers is None else workers
-    sampler = None
+    sampler: DistributedSampler | None = None
     if distributed:
         # Every rank sees a different shard; the loop calls set_epoch() so shuffles differ.
         sampler = DistributedSampler(dataset, shuffle=train, seed=seed, drop_last=train)

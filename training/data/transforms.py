@@ -81,6 +81,9 @@ class BatchColorJitter(torch.nn.Module):
     the mean grey; blend with the greyscale image). Hue is a rotation by up to +-h of a full
     turn in YIQ space instead of an HSV shift: the same kind of change, as one 3x3 matrix."""
 
+    yiq: torch.Tensor  # buffers, registered in __init__
+    rgb: torch.Tensor
+
     def __init__(self, amount: float = 0.1):
         super().__init__()
         self.amount = amount
@@ -115,6 +118,9 @@ class BatchColorJitter(torch.nn.Module):
 
 class Normalizer(torch.nn.Module):
     """uint8 (or float 0..255) [N, 3, H, W] -> float, (x / 255 - mean) / std."""
+
+    mean: torch.Tensor  # buffers, registered in __init__
+    inv_std: torch.Tensor
 
     def __init__(self, mean: tuple[float, ...] = HALF, std: tuple[float, ...] = HALF):
         super().__init__()

@@ -44,9 +44,9 @@ def open_image(path: str | os.PathLike[str], min_size: int | None = None) -> Ima
                 if min_size and im.format == "JPEG":
                     im.draft("RGB", (min_size, min_size))
                 im.load()
-                im = ImageOps.exif_transpose(im)
-                target = "RGBA" if _has_alpha(im) else "RGB"
-                return im if im.mode == target else im.convert(target)
+                upright = ImageOps.exif_transpose(im)
+                target = "RGBA" if _has_alpha(upright) else "RGB"
+                return upright if upright.mode == target else upright.convert(target)
     except FileNotFoundError:
         raise DecodeError("file not found") from None
     except Exception as exc:  # corrupt, truncated, refused, unreadable: one line, never fatal

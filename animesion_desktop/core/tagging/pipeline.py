@@ -241,7 +241,11 @@ class Pipeline:
             self._put(self._results, _DONE)
 
     def _run(self, batch: list[_Decoded]) -> None:
-        x = np.stack([d.sample for d in batch])  # [N, ...one sample's layout]
+        samples: list[np.ndarray] = []
+        for d in batch:
+            assert d.sample is not None  # only images decoded without an error join a batch
+            samples.append(d.sample)
+        x = np.stack(samples)  # [N, ...one sample's layout]
         pred = self.predictor.predict(x)
         heads = {name: np.asarray(p) for name, p in pred.heads.items()}  # each [N, C]
         emb = None if pred.embedding is None else np.asarray(pred.embedding)  # [N, D]
