@@ -1,6 +1,7 @@
 """Search benchmark: the example queries of docs/search.md on a synthetic 1,000,000-image library.
 
     .venv/bin/python benchmarks/bench_search.py [--images N] [--runs 20] [--keep] [--dir DIR]
+                                                [--changes 10] [--sql]
 
 The library is synthetic rows, not files: images with sizes, files under two roots, a Zipf-like
 vocabulary of general tags plus characters, copyrights, artists, meta and rating tags (~15
@@ -9,9 +10,17 @@ scores, some user labels, a few hundred unreadable files. Building it takes a mi
 ``--keep`` it is stored in DIR (default: the temp folder) and reused by the next run.
 
 For every example query it prints p50/p95 of a first page (100 ids, newest first) plus the total
-count, the cold time (the first query after the library changed, when the bitmaps it needs are
-built), with --sql the plain-SQL path (no bitmap index) for comparison, a few other orders, and
-tag autocomplete p95.
+count, the cold time (the first query on empty caches, when the bitmaps it needs are built),
+with --sql the plain-SQL path (no bitmap index) for comparison, a few other orders, and tag
+autocomplete p95.
+
+Then, on a copy of the library (so a kept one stays as built), the time of the first query after
+a small change, with the caches otherwise warm, as the GUI meets it: for each query, ``--changes``
+times (make the change through the library's writer, run the query once), for two changes:
+``label``, one user label accepted on one random image (``Library.set_label``), and ``tagging``,
+one tagging commit of 64 images (new predictions of the bench pack, ``store.write_batch``, whose
+effective-tag refresh is what a tagging batch commits). Printed: p50/p95 of that next query, and
+p50 of the change itself (the writer's commit).
 Goals: page + count p95 <= 100 ms; autocomplete p95 <= 20 ms.
 """
 
@@ -33,6 +42,7 @@ import numpy as np
 
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.search import autocomplete, count, index_for, search
+from animesion_desktop.core.tagging.store import StoredImage, write_batch
 
 BUILD_VERSION = 2  # bump when the synthetic data changes, so --keep rebuilds
 
@@ -284,6 +294,64 @@ def _time(fn, runs: int) -> tuple[float, float]:
     return statistics.median(times), _pct(times, 0.95)
 
 
+def _after_changes(db: Path, runs: int, seed: int = 7) -> None:
+    """p50/p95 of the first query after a small change (see the module docstring), on a copy."""
+    folder = Path(tempfile.mkdtemp(prefix="animesion-bench-changes-"))
+    try:
+        copy = folder / db.name
+        shutil.copyfile(db, copy)
+        rng = random.Random(seed)
+        with Library.open(copy) as lib:
+            n_images = lib.image_count()
+            with lib.read() as s:
+                general = [r[0] for r in s.connection().exec_driver_sql(
+                    "SELECT name FROM tags WHERE category = 'general' ORDER BY id LIMIT 200")]
+                characters = [r[0] for r in s.connection().exec_driver_sql(
+                    "SELECT tag_id FROM pack_tags WHERE pack_id = 1")]
+
+            def label() -> None:
+                lib.set_label([rng.randrange(1, n_images + 1)], rng.choice(general), "accepted")
+
+            def tagging() -> None:
+                # Images the bench pack already scored (the first 100,000), as a rerun would.
+                first = rng.randrange(1, min(n_images, 100_000) - 64)
+                batch = [StoredImage(i, None, {rng.choice(characters): rng.random()}, None, 0)
+                         for i in range(first, first + 64)]
+                lib.write(lambda s: write_batch(s, 1, batch))
+
+            changes = {"label": label, "tagging": tagging}
+            for q in QUERIES:  # warm, as a session that has run these searches before
+                search(lib, q, limit=100)
+            autocomplete(lib, "hair")
+            print(f"\nthe first query after a small change, {runs} times each (ms); change = the "
+                  "writer's commit\n" + f"{'query (first page of 100 + total)':<58}"
+                  + "".join(f" {name + ' p50':>11} {name + ' p95':>11}" for name in changes))
+            spent: dict[str, list[float]] = {name: [] for name in changes}
+            worst: dict[str, list[float]] = {name: [] for name in changes}
+            for q in [*QUERIES, None]:  # None: autocomplete of "hair"
+                line = f"{'autocomplete hair' if q is None else q[:58]:<58}"
+                for name, change in changes.items():
+                    times = []
+                    for _ in range(runs):
+                        t = time.perf_counter()
+                        change()
+                        spent[name].append((time.perf_counter() - t) * 1000)
+                        t = time.perf_counter()
+                        if q is None:
+                            autocomplete(lib, "hair")
+                        else:
+                            search(lib, q, limit=100)
+                        times.append((time.perf_counter() - t) * 1000)
+                    worst[name].append(_pct(times, 0.95))
+                    line += f" {statistics.median(times):>11.1f} {_pct(times, 0.95):>11.1f}"
+                print(line, flush=True)
+            print("max p95: " + ", ".join(f"{n} {max(w):.1f} ms" for n, w in worst.items())
+                  + "; change p50: " + ", ".join(f"{n} {statistics.median(t):.1f} ms"
+                                                 for n, t in spent.items()))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=1_000_000)
@@ -292,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", help="where --keep stores the library")
     parser.add_argument("--sql", action="store_true",
                         help="also time the plain-SQL path (no bitmap index); slow")
+    parser.add_argument("--changes", type=int, default=10,
+                        help="changes per query for the after-a-change figures (0: skip them)")
     args = parser.parse_args(argv)
     db, cleanup = _library(args)
     ok = True
@@ -336,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nautocomplete ({len(AUTOCOMPLETE)} texts x {args.runs}): cold "
                   f"{cold:.1f} ms, p50 {statistics.median(times):.2f} ms, p95 {p95:.2f} ms  "
                   + ("PASS" if goal else "FAIL"))
+        if args.changes:
+            _after_changes(db, args.changes)
     finally:
         if cleanup is not None:
             shutil.rmtree(cleanup, ignore_errors=True)

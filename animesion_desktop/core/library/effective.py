@@ -8,6 +8,10 @@ Search, the GUI and exports all read ``image_tags`` (and ``images.char_score``, 
 character score among active packs), which only the functions here write. Callers pass the ids
 of images whose labels or predictions changed, or ask for a full rebuild after a threshold or an
 active-pack change — no model rerun is ever needed for those.
+
+Readers that cache tag sets follow the changes: ``refresh_images`` logs every row it adds or
+removes in ``tag_changes``; ``refresh_all`` rewrites the table, which bumps the
+``image_tags_all`` generation as it commits (see changes.py).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, text
+
+from animesion_desktop.core.library.changes import LOGGED
 
 # The second score test is implied by the first; it is there because it is cheap: it is checked
 # on each prediction row before the joins, and drops most rows (a tagger stores ~60 low scores
@@ -54,26 +60,85 @@ def refresh_all(conn: Connection) -> None:
     conn.execute(text(_CHAR_SCORE))
 
 
+# Limits that keep the log useful. A refresh of more images than DIFF_IMAGES rewrites their rows
+# wholesale, as refresh_all does (diffing millions of rows costs more than rewriting them); a
+# change of more rows than LOG_ROWS is applied without being logged. Either way the commit then
+# bumps image_tags_all and readers rebuild their tag caches, which they would do anyway for a
+# change that big (see changes.py and search/bitmaps.py).
+DIFF_IMAGES = 20_000
+LOG_ROWS = 50_000
+
+
 def refresh_images(conn: Connection, image_ids: Iterable[int]) -> None:
-    """Rebuild the effective tags of the given images only (label or prediction change)."""
+    """Rebuild the effective tags of the given images only (label or prediction change).
+
+    Only rows that change are written, and each is logged in ``tag_changes`` in the same
+    transaction, so the search index patches its bitmaps instead of rebuilding them. Re-tagging
+    an image that comes out the same writes nothing to ``image_tags``.
+    """
     ids = sorted(set(image_ids))
     if not ids:
         return
     conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS _dirty (image_id INTEGER PRIMARY KEY)"))
     conn.execute(text("DELETE FROM _dirty"))
     conn.execute(text("INSERT OR IGNORE INTO _dirty VALUES (:i)"), [{"i": i} for i in ids])
-    conn.execute(text("DELETE FROM image_tags WHERE image_id IN (SELECT image_id FROM _dirty)"))
-    conn.execute(
-        text(
-            "INSERT OR IGNORE INTO image_tags (tag_id, image_id) "
-            + _EFFECTIVE_SELECT.format(
-                join_l="JOIN _dirty d ON d.image_id = l.image_id",
-                join_p="JOIN _dirty d ON d.image_id = p.image_id",
-            )
-        )
+    select_dirty = _EFFECTIVE_SELECT.format(
+        join_l="JOIN _dirty d ON d.image_id = l.image_id",
+        join_p="JOIN _dirty d ON d.image_id = p.image_id",
     )
+    if len(ids) > DIFF_IMAGES:
+        # Not marked LOGGED: the commit bumps image_tags_all.
+        conn.execute(text("DELETE FROM image_tags WHERE image_id IN (SELECT image_id FROM _dirty)"))
+        conn.execute(text("INSERT OR IGNORE INTO image_tags (tag_id, image_id) " + select_dirty))
+    else:
+        _apply_diff(conn, select_dirty)
     conn.execute(text(_CHAR_SCORE + " WHERE id IN (SELECT image_id FROM _dirty)"))
     conn.execute(text("DELETE FROM _dirty"))
+
+
+def _apply_diff(conn: Connection, select_dirty: str) -> None:
+    """Make image_tags of the ``_dirty`` images equal ``select_dirty`` by adding and removing
+    only the rows that differ, and log those rows in ``tag_changes`` (up to LOG_ROWS)."""
+    for ddl in (
+        "CREATE TEMP TABLE IF NOT EXISTS _tags_now (tag_id INTEGER NOT NULL, "
+        "image_id INTEGER NOT NULL, PRIMARY KEY (tag_id, image_id)) WITHOUT ROWID",
+        "CREATE TEMP TABLE IF NOT EXISTS _tags_diff (tag_id INTEGER NOT NULL, "
+        "image_id INTEGER NOT NULL, added INTEGER NOT NULL, PRIMARY KEY (tag_id, image_id)) "
+        "WITHOUT ROWID",
+    ):
+        conn.execute(text(ddl))
+    conn.execute(text("DELETE FROM _tags_now"))
+    conn.execute(text("DELETE FROM _tags_diff"))
+    conn.execute(text("INSERT OR IGNORE INTO _tags_now (tag_id, image_id) " + select_dirty))
+    conn.execute(text(
+        "INSERT INTO _tags_diff (tag_id, image_id, added) "
+        "SELECT n.tag_id, n.image_id, 1 FROM _tags_now n WHERE NOT EXISTS "
+        "(SELECT 1 FROM image_tags it WHERE it.tag_id = n.tag_id AND it.image_id = n.image_id)"
+    ))
+    conn.execute(text(
+        "INSERT INTO _tags_diff (tag_id, image_id, added) "
+        "SELECT it.tag_id, it.image_id, 0 FROM image_tags it "
+        "WHERE it.image_id IN (SELECT image_id FROM _dirty) AND NOT EXISTS "  # (a JOIN may scan)
+        "(SELECT 1 FROM _tags_now n WHERE n.tag_id = it.tag_id AND n.image_id = it.image_id)"
+    ))
+    rows = conn.execute(text("SELECT count(*) FROM _tags_diff")).scalar_one()
+    log = rows <= LOG_ROWS
+    mark = LOGGED if log else ""  # unmarked image_tags writes bump image_tags_all
+    conn.execute(text(
+        f"{mark} DELETE FROM image_tags WHERE (tag_id, image_id) IN "
+        "(SELECT tag_id, image_id FROM _tags_diff WHERE added = 0)"
+    ))
+    conn.execute(text(
+        f"{mark} INSERT INTO image_tags (tag_id, image_id) "
+        "SELECT tag_id, image_id FROM _tags_diff WHERE added = 1"
+    ))
+    if log and rows:
+        conn.execute(text(
+            "INSERT INTO tag_changes (image_id, tag_id, added) "
+            "SELECT image_id, tag_id, added FROM _tags_diff ORDER BY image_id, tag_id"
+        ))
+    conn.execute(text("DELETE FROM _tags_now"))
+    conn.execute(text("DELETE FROM _tags_diff"))
 
 
 def effective_tag_ids(conn: Connection, image_id: int) -> list[int]:

@@ -2,7 +2,9 @@
 
 Opening a library creates or upgrades it (Alembic, inside the package), sets WAL, a busy timeout
 and foreign keys on every connection, and starts the single writer. Reads use short sessions on
-the caller's thread; writes are functions handed to the writer.
+the caller's thread; writes are functions handed to the writer. Every transaction on the engine
+records which kinds of data it changed as it commits (``changes.track``), so caches of derived
+data (the search index) know what to rebuild.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from animesion_desktop.core.library import effective
+from animesion_desktop.core.library import changes, effective
 from animesion_desktop.core.library.schema import (
     File,
     Image,
@@ -114,6 +116,9 @@ class Library:
     def __init__(self, location: LibraryLocation, engine: Engine) -> None:
         self.location = location
         self.engine = engine
+        # Every write from here on records what it changed, for the search caches. (Migrations
+        # ran before this and are not recorded: no reader has cached anything yet.)
+        changes.track(engine)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._writer = Writer(self._sessions)
 

@@ -218,3 +218,26 @@ class ImageTag(Base):
     image_id: Mapped[int] = mapped_column(
         ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class Generation(Base):
+    """A counter per kind of change that search caches depend on (revision 0004), bumped in the
+    transaction that makes the change; see changes.py for the names."""
+
+    __tablename__ = "generations"
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class TagChange(Base):
+    """The effective-tag log (revision 0004): one row per (image, tag) that
+    ``effective.refresh_images`` added to (``added``) or removed from ``image_tags``, in commit
+    order, so a reader can patch its cached tag bitmaps instead of rebuilding them. Pruned to
+    the newest rows; deliberately without foreign keys (it outlives the rows it names)."""
+
+    __tablename__ = "tag_changes"
+    __table_args__ = {"sqlite_autoincrement": True}  # a seq is never reused, even after pruning
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(Integer)
+    tag_id: Mapped[int] = mapped_column(Integer)
+    added: Mapped[bool] = mapped_column(Boolean)

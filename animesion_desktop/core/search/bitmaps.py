@@ -5,10 +5,27 @@ rows); any other term's image set is built once from SQL (the compiler's own pre
 paths mean the same thing). AND, OR and NOT are then intersections, unions and differences, a
 count is the size of the result and a page is a slice of it.
 
-Everything is cached until the database changes: every operation first reads
-``PRAGMA data_version`` on the index's own connection, which changes whenever another connection
-commits, and drops every cache if it did. A query right after a change therefore pays for the
-bitmaps it needs (see the cold figures of benchmarks/bench_search.py).
+Keeping the caches fresh. Every operation first reads ``PRAGMA data_version`` on the index's own
+connection, which changes whenever another connection commits. When it has, the index reads what
+the commits changed, in the same read transaction as the data (see core/library/changes.py):
+
+- ``generations``, one counter per domain, bumped by each write transaction. Only the caches
+  that depend on a moved counter are dropped (:func:`_depends_on`): the universe and the path
+  order on inserted or deleted images; width/height/ratio leaves on changed sizes, score leaves
+  on changed character scores; path:/size/is:missing leaves and the path order on files or
+  roots; is:unreviewed on labels; the tag list and tag-term leaves on tags. An UPDATE of images
+  (a tagging commit rewrites ``char_score``) leaves the universe alone.
+- ``tag_changes``, the log of (image, tag) rows added to or removed from ``image_tags``. Up to
+  :data:`PATCH_ROWS` new rows are applied in place (:meth:`SearchIndex._patch_tags`): the cached
+  postings and counts of the tags in them, the tag-term leaves over those tags and is:untagged,
+  re-deciding only the images in the log. More rows, a pruned gap, or a moved ``image_tags_all``
+  (a threshold or active-pack change, deleted images or tags) clear the tag caches instead.
+- A commit that moved no counter at all came from outside the library's engine (a raw
+  connection, a hand edit): everything is dropped, as before.
+
+So a label accepted in the GUI or a tagging batch costs the next query a few small SQL reads and
+bitmap edits instead of rebuilding every bitmap it needs (benchmarks/bench_search.py prints both).
+Patched bitmaps are new objects; a bitmap :meth:`SearchIndex.evaluate` returned is never edited.
 """
 
 from __future__ import annotations
@@ -25,6 +42,7 @@ import numpy as np
 from pyroaring import BitMap
 from sqlalchemy import Engine, event
 
+from animesion_desktop.core.library import changes
 from animesion_desktop.core.search import sql
 from animesion_desktop.core.search.nodes import (
     And,
@@ -40,6 +58,14 @@ from animesion_desktop.core.search.nodes import (
 )
 
 TagRow = tuple[int, str, str]  # (id, category, name)
+# More new tag_changes rows than this and rebuilding the tag bitmaps is about as cheap as
+# patching them (and the log may have been pruned anyway).
+PATCH_ROWS = 50_000
+_UNTAGGED = IsTerm("untagged")
+_COLUMNS = {
+    "width": changes.IMAGES_SIZE, "height": changes.IMAGES_SIZE, "ratio": changes.IMAGES_SIZE,
+    "score": changes.IMAGES_SCORE,
+}
 
 
 class SearchIndex:
@@ -50,6 +76,8 @@ class SearchIndex:
         self._raw: Any = None  # a pooled DBAPI connection, checked out for the index's lifetime
         self._lock = threading.RLock()
         self._version: int | None = None
+        self._generations: dict[str, int] | None = None  # as of the caches; None: unknown
+        self._seq = 0  # the last tag_changes row the caches include
         self._leaf_limit = leaf_cache
         self._clear()
         # Closing the library disposes its engine; let go of our connection then too.
@@ -63,7 +91,20 @@ class SearchIndex:
         self._tags: list[TagRow] | None = None
         self._roots: list[sql.RootInfo] | None = None
         self._leaves: OrderedDict[Leaf, BitMap] = OrderedDict()
+        self._leaf_tags: dict[TagTerm, frozenset[int]] = {}  # the tags behind a tag-term leaf
         self._path_order: np.ndarray | None = None
+
+    def _clear_tags(self) -> None:
+        """Drop everything built from ``image_tags``."""
+        self._postings = {}
+        self._counts = {}
+        for leaf in [k for k in self._leaves if isinstance(k, TagTerm) or k == _UNTAGGED]:
+            self._drop_leaf(leaf)
+
+    def _drop_leaf(self, leaf: Leaf) -> None:
+        self._leaves.pop(leaf, None)
+        if isinstance(leaf, TagTerm):
+            self._leaf_tags.pop(leaf, None)
 
     def invalidate(self) -> None:
         """Drop every cache (the next operation rebuilds what it needs)."""
@@ -80,6 +121,7 @@ class SearchIndex:
                     self._raw.close()
                 self._raw = None
             self._version = None
+            self._generations = None
             self._clear()
 
     @property
@@ -103,11 +145,115 @@ class SearchIndex:
                 con.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # start the read
                 version = con.execute("PRAGMA data_version").fetchone()[0]
                 if version != self._version:
-                    self._clear()
+                    self._catch_up(con)
                     self._version = version
                 yield self
             finally:
                 con.rollback()
+
+    def _catch_up(self, con: sqlite3.Connection) -> None:
+        """Drop or patch what the commits since the last operation changed (module docstring)."""
+        try:
+            now = dict(con.execute("SELECT name, n FROM generations").fetchall())
+            seq = con.execute("SELECT coalesce(max(seq), 0) FROM tag_changes").fetchone()[0]
+        except sqlite3.OperationalError:  # not a schema this version can follow
+            now, seq = None, 0
+        before, self._generations = self._generations, now
+        last_seq, self._seq = self._seq, seq
+        if now is None or before is None:
+            self._clear()
+            return
+        moved = {k for k in now.keys() | before.keys() if now.get(k) != before.get(k)}
+        pruned = now.get(changes.TAG_CHANGES_PRUNED, 0)
+        moved -= {changes.COMMITS, changes.TAG_CHANGES_PRUNED}
+        if now == before and seq == last_seq:  # a commit nobody recorded
+            self._clear()
+            return
+        if moved - set(changes.DOMAINS):  # written by a newer version: play safe
+            self._clear()
+            return
+        if changes.IMAGES_ROWS in moved:
+            self._universe = None
+        if changes.ROOTS in moved:
+            self._roots = None
+        if changes.TAGS in moved:
+            self._tags = None
+        if moved & {changes.IMAGES_ROWS, changes.FILES, changes.ROOTS}:
+            self._path_order = None
+        for leaf in [k for k in self._leaves if _depends_on(k) & moved]:
+            self._drop_leaf(leaf)
+        if changes.IMAGE_TAGS_ALL in moved or last_seq < pruned:
+            self._clear_tags()
+        elif seq > last_seq:
+            log = self._array(
+                "SELECT group_concat(tag_id || ',' || image_id || ',' || added) FROM "
+                "(SELECT tag_id, image_id, added FROM tag_changes WHERE seq > ? ORDER BY seq "
+                "LIMIT ?)", (last_seq, PATCH_ROWS + 1)).astype(np.int64).reshape(-1, 3)
+            if len(log) > PATCH_ROWS:
+                self._clear_tags()
+            else:
+                self._patch_tags(log)
+
+    def _patch_tags(self, log: np.ndarray) -> None:
+        """Apply ``tag_changes`` rows (tag_id, image_id, added), oldest first, to the tag caches.
+
+        Every row is one real transition of one (tag, image) pair, so a tag's count moves by the
+        rows' sum of +1/-1, and a pair's final state is its last row. Only logged images can
+        change membership in a leaf: a tag-term leaf re-decides them from its tags' postings
+        (all cached, and patched first), is:untagged from whether they have any tag left."""
+        if not len(log):
+            return
+        tags, images, added = log[:, 0], log[:, 1], log[:, 2].astype(bool)
+        # The final state of each pair that moved: its last row.
+        _unique, from_end = np.unique(((tags << 32) | images)[::-1], return_index=True)
+        last = np.sort(len(log) - 1 - from_end)
+        tags_f, images_f, added_f = tags[last], images[last], added[last]
+        # Postings: one new bitmap per changed tag that is cached.
+        order = np.argsort(tags_f, kind="stable")
+        moved_tags, starts = np.unique(tags_f[order], return_index=True)
+        ends = np.append(starts[1:], len(order)).tolist()
+        for j, tag_id in enumerate(moved_tags.tolist()):
+            bm = self._postings.get(tag_id)
+            if bm is not None:
+                part = order[starts[j] : ends[j]]
+                bm = bm.copy()  # a new object: never edit a bitmap handed out before
+                bm |= _bitmap(images_f[part][added_f[part]])
+                bm -= _bitmap(images_f[part][~added_f[part]])
+                self._postings[tag_id] = bm
+        # Counts: exact for every counted tag, cached posting or not.
+        delta = np.bincount(np.searchsorted(moved_tags, tags), weights=np.where(added, 1, -1))
+        for tag_id, d in zip(moved_tags.tolist(), delta.astype(np.int64).tolist(), strict=True):
+            if tag_id in self._postings:
+                self._counts[tag_id] = len(self._postings[tag_id])
+            elif tag_id in self._counts:
+                self._counts[tag_id] += d
+        # Leaves over tags: re-decide the images logged under one of their tags.
+        moved = set(moved_tags.tolist())
+        for leaf, ids in list(self._leaf_tags.items()):
+            if ids.isdisjoint(moved):
+                continue
+            mine = _bitmap(images[np.isin(tags, list(ids))])
+            bm = self._leaves[leaf] - mine
+            bm |= BitMap.union(*(self._postings[t] & mine for t in ids))
+            self._leaves[leaf] = bm
+        untagged = self._leaves.get(_UNTAGGED)
+        if untagged is not None:
+            logged = _bitmap(images)
+            tagged = _bitmap(images_f[added_f])  # gained a tag: surely tagged now
+            tagged |= self._with_tags(logged - tagged)  # only lost some: any left?
+            # A cached is:untagged implies a current universe (both go when images come or go).
+            self._leaves[_UNTAGGED] = (untagged - logged) | ((logged - tagged) & self.universe())
+
+    def _with_tags(self, images: BitMap) -> BitMap:
+        """Those of ``images`` that have at least one effective tag now."""
+        out = BitMap()
+        ids = list(images)
+        for start in range(0, len(ids), 500):  # well under SQLite's bound-parameter limit
+            chunk = ids[start : start + 500]
+            out |= self._ids(
+                "SELECT group_concat(image_id) FROM (SELECT DISTINCT image_id FROM image_tags "
+                f"WHERE image_id IN ({','.join('?' * len(chunk))}))", chunk)
+        return out
 
     def _cursor(self) -> sqlite3.Cursor:
         assert self._raw is not None, "use the index inside snapshot()"
@@ -211,7 +357,7 @@ class SearchIndex:
     # -- evaluation --------------------------------------------------------------------------
     def evaluate(self, node: Node) -> BitMap:
         """The set of image ids ``node`` matches. The result may be a cached object: don't
-        modify it."""
+        modify it (the index never does either: patches replace cached bitmaps)."""
         if isinstance(node, Everything):
             return self.universe()
         if isinstance(node, Not):
@@ -249,7 +395,7 @@ class SearchIndex:
         bm = self._build_leaf(leaf)
         self._leaves[leaf] = bm
         while len(self._leaves) > self._leaf_limit:
-            self._leaves.popitem(last=False)
+            self._drop_leaf(next(iter(self._leaves)))
         return bm
 
     def tag_ids(self, leaf: TagTerm) -> list[int]:
@@ -260,6 +406,7 @@ class SearchIndex:
     def _build_leaf(self, leaf: Leaf) -> BitMap:
         if isinstance(leaf, TagTerm):
             ids = self.tag_ids(leaf)
+            self._leaf_tags[leaf] = frozenset(ids)  # so tag changes can patch the leaf
             return BitMap.union(*(self.postings(t) for t in ids)) if ids else BitMap()
         p = sql.Params()
         if isinstance(leaf, PathTerm) or (isinstance(leaf, Compare) and leaf.field == "size"):
@@ -290,3 +437,21 @@ def _bitmap(values: np.ndarray) -> BitMap:
 
 def _numpy(bm: BitMap) -> np.ndarray:
     return np.frombuffer(bm.to_array(), dtype=np.uint32)
+
+
+def _depends_on(leaf: Leaf) -> frozenset[str]:
+    """The generations whose move makes a cached ``leaf`` stale. (Tag-term leaves and
+    is:untagged also follow ``image_tags``: patched from tag_changes, see _catch_up.)"""
+    if isinstance(leaf, TagTerm):
+        return frozenset({changes.TAGS})
+    if isinstance(leaf, PathTerm) or (isinstance(leaf, Compare) and leaf.field == "size"):
+        return frozenset({changes.FILES, changes.ROOTS})
+    if isinstance(leaf, IsTerm):
+        return frozenset({
+            "unreviewed": {changes.IMAGES_ROWS, changes.LABELS},
+            "untagged": {changes.IMAGES_ROWS},
+            "missing": {changes.FILES},
+        }.get(leaf.what, changes.DOMAINS))
+    if isinstance(leaf, Compare) and leaf.field in _COLUMNS:
+        return frozenset({changes.IMAGES_ROWS, changes.IMAGES_OTHER, _COLUMNS[leaf.field]})
+    return frozenset(changes.DOMAINS)  # anything new: any change may affect it
