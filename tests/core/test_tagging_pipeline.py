@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from sqlalchemy import text
 from animesion_desktop.core.jobs import run_to_end
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.tagging.job import TaggingError, run_pack, tag_images
+from animesion_desktop.core.tagging.pipeline import DECODE_NICENESS
 
 CHARACTERS, FAKE_HEADS, FakePredictor = h.CHARACTERS, h.FAKE_HEADS, h.FakePredictor
 add_files, colour_library, make_image = h.add_files, h.colour_library, h.make_image
@@ -288,3 +291,28 @@ def test_a_query_restricts_the_run(lib, tmp_path) -> None:
     with pytest.raises(TaggingError, match="selects files"):
         run_to_end(tag_images(lib, None, threading.Event(), query="is:error",
                               open_pack=open_pack))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_decoding_runs_nicer_than_the_model(lib, tmp_path) -> None:
+    """Decode threads yield the cores to the inference thread (and to a GUI)."""
+    seen: dict[str, int] = {}
+
+    class Recording(FakePredictor):
+        def _record(self) -> None:
+            me = threading.current_thread().name.split("-")[1]  # tag-decode-N / tag-inference
+            seen[me] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+        def preprocess(self, image):
+            self._record()
+            return super().preprocess(image)
+
+        def predict(self, batch):
+            self._record()
+            return super().predict(batch)
+
+    colour_library(lib, tmp_path / "pics", ["red", "green", "blue"])
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    run(lib, register_fake_pack(lib), Recording())
+    assert seen["inference"] == caller
+    assert seen["decode"] == min(19, caller + DECODE_NICENESS)
