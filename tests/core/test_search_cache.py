@@ -7,15 +7,13 @@ cache that should have been dropped or patched and was not shows up as a wrong a
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
+import library_kit  # registered by tests/core/conftest.py
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -23,7 +21,6 @@ from sqlalchemy.orm import Session
 from animesion_desktop.core.jobs import run_to_end
 from animesion_desktop.core.library import Library, changes, effective
 from animesion_desktop.core.library.schema import (
-    File,
     Image,
     Pack,
     PackTag,
@@ -45,34 +42,9 @@ QUERIES = [
     "path:wallpapers/*", "-path:wallpapers/*", "new_tag", "*new*",
     "blue_hair width>=1000 -is:unreviewed", "(is:untagged | glasses) -path:misc/*",
 ]
-_serial = iter(range(10**9))
 
 
 # -- building -------------------------------------------------------------------------------------
-def add_images(lib: Library, root_id: int, specs: Sequence[dict[str, Any]]) -> list[int]:
-    """Images with fake hashes and one file each; ``tags`` become ``import:test`` labels."""
-
-    def apply(s: Session) -> list[int]:
-        ids = []
-        for spec in specs:
-            image = Image(hash=f"{next(_serial):064x}", width=spec.get("width"),
-                          height=spec.get("height"), format="png", added_at=time.time())
-            s.add(image)
-            s.flush()
-            relpath = spec.get("path", f"img/{image.id}.png").replace("/", os.sep)
-            s.add(File(root_id=root_id, relpath_raw=os.fsencode(relpath), relpath=relpath,
-                       size=spec.get("size", 1000), mtime_ns=0, image_id=image.id,
-                       status=spec.get("status", "ok"), error=None, seen_at=0.0))
-            ids.append(image.id)
-        return ids
-
-    ids = lib.write(apply)
-    for image_id, spec in zip(ids, specs, strict=True):
-        for tag in spec.get("tags", ()):
-            lib.set_label([image_id], tag, "accepted", source="import:test")
-    return ids
-
-
 def add_pack(lib: Library, name: str, tags: Sequence[str], threshold: float = 0.5) -> int:
     def apply(s: Session) -> int:
         pack = Pack(name=name, version="1", sha256="0" * 64, path=Path("/nowhere"), active=True,
@@ -116,7 +88,7 @@ def world(lib: Library, tmp_path: Path) -> Iterator[tuple[Library, dict[str, int
         "f": dict(tags=[], width=None, height=None),
         "g": dict(tags=["blue_hair"], width=640, height=480, size=3000),
     }
-    ids = dict(zip(specs, add_images(lib, root_id, list(specs.values())), strict=True))
+    ids = dict(zip(specs, library_kit.add_images(lib, root_id, list(specs.values())), strict=True))
     pack = add_pack(lib, "p", ["character:miku", "character:rin", "smile"])
     tagging_commit(lib, pack, {ids["a"]: {"character:miku": 0.9, "smile": 0.3},
                                ids["b"]: {"character:rin": 0.4},

@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import random
 import re
-import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import library_kit  # registered by tests/core/conftest.py
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -47,36 +46,6 @@ from animesion_desktop.core.search.nodes import (
 )
 
 # -- building libraries without the scanner ----------------------------------------------------
-_serial = iter(range(10**9))
-
-
-def add_images(lib: Library, root_id: int, specs: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert images (fake hashes) and their files; tags become ``import:test`` labels, which
-    count as effective tags but not as a user's review."""
-
-    def apply(s: Session) -> list[int]:
-        ids = []
-        for spec in specs:
-            image = Image(hash=f"{next(_serial):064x}", width=spec.get("width"),
-                          height=spec.get("height"), format="png", added_at=time.time())
-            s.add(image)
-            s.flush()
-            for relpath, status in spec.get("files", [(f"img/{image.id}.png", "ok")]):
-                relpath = relpath.replace("/", os.sep)
-                s.add(File(root_id=root_id, relpath_raw=os.fsencode(relpath), relpath=relpath,
-                           size=spec.get("size", 1000), mtime_ns=0, image_id=image.id,
-                           status=status, error=None, seen_at=0.0))
-            ids.append(image.id)
-        return ids
-
-    ids = lib.write(apply)
-    by_tag: dict[str, list[int]] = {}
-    for image_id, spec in zip(ids, specs, strict=True):
-        for t in spec.get("tags", ()):
-            by_tag.setdefault(t, []).append(image_id)
-    for t, tagged in by_tag.items():
-        lib.set_label(tagged, t, "accepted", source="import:test")
-    return ids
 
 
 def add_error_file(lib: Library, root_id: int, relpath: str, size: int = 10) -> int:
@@ -140,7 +109,7 @@ def sample(lib: Library, tmp_path: Path) -> tuple[Library, dict[str, int]]:
         "g": dict(tags=["solo", "blue_hair"], width=640, height=480,
                   files=[("misc/g.png", "ok")]),
     }
-    ids = dict(zip(specs, add_images(lib, root_id, list(specs.values())), strict=True))
+    ids = dict(zip(specs, library_kit.add_images(lib, root_id, list(specs.values())), strict=True))
     lib.set_label([ids["g"]], "smile", "accepted", source="user")  # g is reviewed
     add_pack(lib, "p1",
              {"character:hatsune_miku": 0.5, "character:kagamine_rin": 0.5, "smile": 0.3},
@@ -238,7 +207,7 @@ def test_path_with_and_without_known_roots_agree(
     other = tmp_path / "Pictures2"  # a root whose path begins like the first one
     other.mkdir()
     other_id = lib.add_root(other)
-    extra = add_images(lib, other_id, [dict(files=[("misc/z.png", "ok")])])[0]
+    extra = library_kit.add_images(lib, other_id, [dict(files=[("misc/z.png", "ok")])])[0]
     root = str(tmp_path / "Pictures")
     globs = ["wallpapers/*", f"{root}/*", f"{root}2/*", f"{root}*/misc/*", "*/misc/*", "*",
              f"{root[:4]}*", f"{root}/misc/?.png", "misc/z.png", f"{root}2/misc/z.png"]
@@ -258,7 +227,7 @@ def test_injection_and_escaping(lib: Library, tmp_path: Path) -> None:
     root = tmp_path / "r"
     root.mkdir()
     root_id = lib.add_root(root)
-    ids = add_images(lib, root_id, [
+    ids = library_kit.add_images(lib, root_id, [
         dict(tags=["100%_off", "what?", "[x]_tag"], files=[("a_b.png", "ok")]),
         dict(tags=["1000_off", "whatx", "x_tag"], files=[("axb.png", "ok")]),
         dict(tags=["it's"], files=[("100%.png", "ok"), ("it's.png", "ok")]),
@@ -330,7 +299,7 @@ def test_paging_orders_and_totals(lib: Library, tmp_path: Path) -> None:
     names = [f"{'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[k % 26]}{k:02d}.png" for k in range(30)]
     random.Random(3).shuffle(names)
     specs = [dict(tags=["x"] if k % 6 else ["y"], files=[(names[k], "ok")]) for k in range(30)]
-    ids = add_images(lib, root_id, specs)
+    ids = library_kit.add_images(lib, root_id, specs)
     xs = [image_id for k, image_id in enumerate(ids) if k % 6]
     assert len(xs) == 25
     for index in (True, False):
@@ -358,10 +327,10 @@ def test_path_order_roots_then_relpaths_ignoring_case(lib: Library, tmp_path: Pa
     zroot.mkdir()
     aroot.mkdir()
     z_id, a_id = lib.add_root(zroot), lib.add_root(aroot)
-    z = add_images(lib, z_id, [dict(files=[("b.png", "ok")]), dict(files=[("A.png", "ok")]),
+    z = library_kit.add_images(lib, z_id, [dict(files=[("b.png", "ok")]), dict(files=[("A.png", "ok")]),
                                dict(files=[("c/x.png", "ok"), ("0.png", "missing")]),
                                dict(files=[])])
-    a = add_images(lib, a_id, [dict(files=[("B.png", "ok")]), dict(files=[("a.png", "ok")])])
+    a = library_kit.add_images(lib, a_id, [dict(files=[("B.png", "ok")]), dict(files=[("a.png", "ok")])])
     expected = [a[1], a[0], z[2], z[1], z[0], z[3]]
     for index in (True, False):
         assert search(lib, "", limit=None, order="path", index=index).ids == expected
@@ -390,7 +359,7 @@ def random_library(lib: Library, root: Path, rng: random.Random, n: int = 160) -
             height=rng.choice([None, 480, 1080, 1440, 2000]),
             files=files, size=rng.choice([500, 5000, 50000]),
         ))
-    ids = add_images(lib, root_id, specs)
+    ids = library_kit.add_images(lib, root_id, specs)
     for _ in range(40):
         lib.set_label([rng.choice(ids)], rng.choice(VOCAB), rng.choice(["accepted", "rejected"]),
                       source=rng.choice(["user", "import:x"]))
