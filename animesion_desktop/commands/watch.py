@@ -64,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
                 print_summary(summary)
             if not cancel.is_set():
                 print("watching; press Ctrl-C to stop", flush=True)
-            while not cancel.wait(0.5):
-                pass
+            # Sleep, not cancel.wait(): Ctrl-C raises in this thread wherever it is, and inside
+            # Event.wait it can strike while the event's lock is held, which stop() then needs.
+            while not cancel.is_set():
+                time.sleep(0.2)
         except KeyboardInterrupt:
             pass
         finally:
