@@ -213,7 +213,8 @@ def test_events_outside_images_and_the_library_are_ignored(tmp_path, make_image)
 
 def test_watch_command_scans_then_indexes_changes_until_ctrl_c(tmp_path, root, make_image) -> None:
     make_image(root / "before.png", seed=1)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # faulthandler: if the command hangs, SIGABRT makes it print every thread's stack.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "animesion_desktop.cli", "--library", str(tmp_path / "w.sqlite"),
          "watch", "--quiet-seconds", "0.1", str(root)],
@@ -240,7 +241,17 @@ def test_watch_command_scans_then_indexes_changes_until_ctrl_c(tmp_path, root, m
         make_image(root / "after.png", seed=2)
         read_until("1 new")
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=TIMEOUT) == 0
+        try:
+            code = proc.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            proc.wait(timeout=TIMEOUT)
+            time.sleep(0.5)  # let the reader thread collect the stacks
+            stacks = []
+            while not lines.empty():
+                stacks.append(lines.get())
+            pytest.fail("watch did not stop after Ctrl-C; its threads:\n" + "".join(stacks))
+        assert code == 0
         assert any("stopped watching" in line for line in read_until("stopped"))
     finally:
         if proc.poll() is None:
