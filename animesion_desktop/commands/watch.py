@@ -64,8 +64,7 @@ def run(args: argparse.Namespace) -> int:
                 print_summary(summary)
             if not cancel.is_set():
                 print("watching; press Ctrl-C to stop", flush=True)
-            # Sleep, not cancel.wait(): Ctrl-C raises in this thread wherever it is, and inside
-            # Event.wait it can strike while the event's lock is held, which stop() then needs.
+            # Sleep rather than cancel.wait(): this thread then holds no lock when Ctrl-C lands.
             while not cancel.is_set():
                 time.sleep(0.2)
         except KeyboardInterrupt:

@@ -215,9 +215,14 @@ def test_watch_command_scans_then_indexes_changes_until_ctrl_c(tmp_path, root, m
     make_image(root / "before.png", seed=1)
     # faulthandler: if the command hangs, SIGABRT makes it print every thread's stack.
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
+    # Ctrl-C must reach the command even when this test runs in a background job, whose
+    # children inherit SIGINT ignored (and Python then installs no KeyboardInterrupt handler).
+    args = ["--library", str(tmp_path / "w.sqlite"), "watch", "--quiet-seconds", "0.1", str(root)]
+    start = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+             f"sys.argv = ['animesion', *{args!r}]; "
+             "runpy.run_module('animesion_desktop.cli', run_name='__main__')")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "animesion_desktop.cli", "--library", str(tmp_path / "w.sqlite"),
-         "watch", "--quiet-seconds", "0.1", str(root)],
+        [sys.executable, "-c", start],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
     lines: queue.Queue[str] = queue.Queue()
