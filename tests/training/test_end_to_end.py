@@ -133,7 +133,8 @@ def test_time_budget_stops_and_keeps_best(tmp_path):
                  "--epochs", "1000", "--max-minutes", "0.1"])
     assert code == 0
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
-    assert summary["stopped_by"] == "max_minutes" and summary["elapsed_seconds"] < 30
+    # The budget, not the 1,000 epochs, ended the run (no clock is asserted: speed varies).
+    assert summary["stopped_by"] == "max_minutes" and summary["epochs_run"] < 1000
     assert (tmp_path / "r" / "best.pt").is_file()
 
 
