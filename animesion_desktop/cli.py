@@ -10,8 +10,11 @@ import argparse
 import importlib
 import importlib.util
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 from animesion_desktop.core.library import LibraryError
 from animesion_desktop.core.search.errors import QueryError
@@ -53,6 +56,20 @@ def _built() -> set[str]:
     }
 
 
+def _raise_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm() -> Any:
+    """SIGTERM (a service manager, `kill`) stops a command the way Ctrl-C does: a scan or a
+    tagging run commits what it has, `watch` stops watching. Not for the app: Qt's event loop
+    would hold the signal back until some Python code runs; there the default (exit) is right.
+    Returns the handler it replaced (None if it did not), for main() to put back."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -62,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 0
         args = parser.parse_args([*(argv or sys.argv[1:]), "gui"])
+    previous = _stop_on_sigterm() if args.command != "gui" else None
     try:
         return int(args.run(args) or 0)
     except (UserError, LibraryError, QueryError) as exc:
@@ -75,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # do, and keep Python from complaining again when it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a tool its pipe closed on
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

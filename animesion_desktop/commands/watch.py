@@ -20,7 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=(
             "Scan folders once (so changes made while nobody was watching are caught), then "
             "watch them: new and changed files are indexed, renamed and moved ones keep their "
-            "labels, deleted ones are marked missing. Stop with Ctrl-C."
+            "labels, deleted ones are marked missing. Stop with Ctrl-C (or SIGTERM)."
         ),
     )
     p.add_argument(

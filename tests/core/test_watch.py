@@ -211,7 +211,9 @@ def test_events_outside_images_and_the_library_are_ignored(tmp_path, make_image)
             watcher.stop()
 
 
-def test_watch_command_scans_then_indexes_changes_until_ctrl_c(tmp_path, root, make_image) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_watch_command_scans_then_indexes_changes_until_stopped(tmp_path, root, make_image,
+                                                                stop) -> None:
     make_image(root / "before.png", seed=1)
     # faulthandler: if the command hangs, SIGABRT makes it print every thread's stack.
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
@@ -245,7 +247,7 @@ def test_watch_command_scans_then_indexes_changes_until_ctrl_c(tmp_path, root, m
         assert any("1 new" in line for line in read_until("watching"))
         make_image(root / "after.png", seed=2)
         read_until("1 new")
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)  # Ctrl-C, or a service manager stopping it
         try:
             code = proc.wait(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -255,7 +257,7 @@ def test_watch_command_scans_then_indexes_changes_until_ctrl_c(tmp_path, root, m
             stacks = []
             while not lines.empty():
                 stacks.append(lines.get())
-            pytest.fail("watch did not stop after Ctrl-C; its threads:\n" + "".join(stacks))
+            pytest.fail(f"watch did not stop after {stop!r}; its threads:\n" + "".join(stacks))
         assert code == 0
         assert any("stopped watching" in line for line in read_until("stopped"))
     finally:
