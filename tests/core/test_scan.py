@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -286,3 +287,23 @@ def test_cli_scan_errors_are_one_line(tmp_path, capsys) -> None:
     assert "not a folder" in capsys.readouterr().err
     assert main(["--library", library, "scan"]) == 2
     assert "no folders to scan" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_scan_workers_run_nicer_than_the_caller(lib, root, monkeypatch) -> None:
+    """A scan in the app's background gives way to the GUI thread."""
+    from animesion_desktop.core.priority import BACKGROUND_NICENESS
+    from animesion_desktop.core.scan import scanner
+
+    seen: list[int] = []
+    real = scanner.process_file
+
+    def recording(*args, **kw):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(scanner, "process_file", recording)
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    summary = scan(lib, root)
+    assert summary.new and len(seen) == summary.hashed
+    assert set(seen) == {min(19, caller + BACKGROUND_NICENESS)}

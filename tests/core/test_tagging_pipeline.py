@@ -14,8 +14,8 @@ from sqlalchemy import text
 
 from animesion_desktop.core.jobs import run_to_end
 from animesion_desktop.core.library import Library
+from animesion_desktop.core.priority import BACKGROUND_NICENESS
 from animesion_desktop.core.tagging.job import TaggingError, run_pack, tag_images
-from animesion_desktop.core.tagging.pipeline import DECODE_NICENESS
 
 CHARACTERS, FAKE_HEADS, FakePredictor = h.CHARACTERS, h.FAKE_HEADS, h.FakePredictor
 add_files, colour_library, make_image = h.add_files, h.colour_library, h.make_image
@@ -315,4 +315,4 @@ def test_decoding_runs_nicer_than_the_model(lib, tmp_path) -> None:
     caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     run(lib, register_fake_pack(lib), Recording())
     assert seen["inference"] == caller
-    assert seen["decode"] == min(19, caller + DECODE_NICENESS)
+    assert seen["decode"] == min(19, caller + BACKGROUND_NICENESS)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from animesion_desktop.core.jobs import Job, Progress
 from animesion_desktop.core.library import Library, files
 from animesion_desktop.core.library.files import FileRecord, KnownFile, RecordOutcome
+from animesion_desktop.core.priority import lower_thread_priority
 from animesion_desktop.core.scan.decode import DEFAULT_MAX_PIXELS
 from animesion_desktop.core.scan.probe import Probed, process_file
 from animesion_desktop.core.scan.thumbnails import thumbnail_path
@@ -197,7 +198,9 @@ def index_files(
         if probed.error is not None and len(totals.errors) < MAX_LISTED_ERRORS:
             totals.errors.append((item.display(), probed.error))
 
-    pool = ThreadPoolExecutor(n_workers, thread_name_prefix="animesion-scan")
+    # Nicer workers: a scan in the app's background never makes its window stutter.
+    pool = ThreadPoolExecutor(n_workers, thread_name_prefix="animesion-scan",
+                              initializer=lower_thread_priority)
     queue: deque[tuple[Pending, Future[Probed]]] = deque()
     upcoming = iter(items)
 

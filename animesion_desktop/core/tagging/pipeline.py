@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import queue
-import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
+from animesion_desktop.core.priority import lower_thread_priority
 from animesion_desktop.core.tagging.decode import DecodeError, open_first
 
 _DONE = object()
@@ -82,26 +82,6 @@ class _Decoded:
 
 def default_decode_threads() -> int:
     return max(2, min(4, os.cpu_count() or 2))
-
-
-# How much nicer than the rest of the process decode threads run (Linux, where a thread has its
-# own nice value). The inference thread is the one that must never wait for a core: when the
-# model leaves a core free, decoding fits around it (with the model on one thread of two cores,
-# end to end went from 0.84 to 0.92 of model only), and a GUI stays responsive meanwhile.
-DECODE_NICENESS = 5
-
-
-def lower_thread_priority(by: int = DECODE_NICENESS) -> bool:
-    """Make the calling thread nicer by ``by``; False where threads have no priority of their
-    own or the system refuses (nothing else changes then)."""
-    if not sys.platform.startswith("linux"):
-        return False  # elsewhere PRIO_PROCESS would renice the whole process
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by))
-    except (AttributeError, OSError):
-        return False
-    return True
 
 
 class Pipeline:
@@ -214,7 +194,7 @@ class Pipeline:
         return _Decoded(item.image_id, path, sample, None)
 
     def _decode_loop(self) -> None:
-        lower_thread_priority()
+        lower_thread_priority()  # the inference thread must never wait for a core
         try:
             while not self._leaving():
                 try:
