@@ -27,3 +27,19 @@ def lower_thread_priority(by: int = BACKGROUND_NICENESS) -> bool:
     except (AttributeError, OSError):
         return False
     return True
+
+
+def background_thread_priority(by: int = BACKGROUND_NICENESS) -> bool:
+    """Make the calling thread at least ``by`` nicer than the main thread (for pooled threads
+    that run one background job after another: an absolute level, so it never accumulates, and
+    never raised back, which an unprivileged process may not do). Threads it starts inherit it."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + by)  # pid = main thread
+        if os.getpriority(os.PRIO_PROCESS, tid) < target:
+            os.setpriority(os.PRIO_PROCESS, tid, target)
+    except (AttributeError, OSError):
+        return False
+    return True

@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from animesion_desktop.core.jobs import Job, Progress
+from animesion_desktop.core.priority import background_thread_priority
 
 
 class _Signals(QObject):
@@ -71,6 +72,8 @@ class JobRunner(QObject):
         self._cancel, self._signals = cancel, signals
 
         def body() -> None:
+            # Scans and tagging runs (and the threads they start) give way to the GUI thread.
+            background_thread_priority()
             try:
                 job = make_job(cancel)
                 while True:

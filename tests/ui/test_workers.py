@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 
-from PySide6.QtCore import QThread
+import pytest
+from PySide6.QtCore import QThread, QThreadPool
 
 from animesion_desktop.core.jobs import Progress
 from animesion_desktop.ui.workers import JobRunner, TaskRunner
@@ -75,3 +78,25 @@ def test_task_runner_calls_back_with_result_and_error(qtbot) -> None:
     qtbot.waitUntil(lambda: bool(results and errors), timeout=10_000)
     assert results == [42]
     assert "ZeroDivisionError" in errors[0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_jobs_run_nicer_than_the_gui_thread_and_it_does_not_add_up(qtbot) -> None:
+    from animesion_desktop.core.priority import BACKGROUND_NICENESS
+
+    def niceness_job(cancel: threading.Event, seen: list):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        yield Progress("looking", 1, 1)
+        return None
+
+    gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[int] = []
+    # A small pool: both jobs likely land on the same pooled thread, which must not get nicer
+    # with every job it runs.
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)
+    runner = JobRunner(pool)
+    for _ in range(2):
+        with qtbot.waitSignal(runner.finished, timeout=10_000):
+            assert runner.start(lambda cancel: niceness_job(cancel, seen))
+    assert seen == [min(19, gui + BACKGROUND_NICENESS)] * 2
