@@ -177,8 +177,20 @@ def test_tagging_commits(world: tuple[Library, dict[str, int], int]) -> None:
 def test_threshold_and_pack_changes(world: tuple[Library, dict[str, int], int]) -> None:
     lib, i, _pack = world
     warm(lib)
-    lib.set_threshold("p", "character:rin", 0.35)  # refresh_all: b gets rin
+    index = index_for(lib)
+    smile, rin = tag_id(lib, "smile"), tag_id(lib, "character:rin")
+    search(lib, "smile")  # its posting is cached
+    smile_posting = index._postings[smile]
+    with lib.read() as s:
+        before = s.execute(text("SELECT coalesce(max(seq), 0) FROM tag_changes")).scalar()
+    lib.set_threshold("p", "character:rin", 0.35)  # b gets rin
     check(lib)
+    # Only rin's rows were rewritten, as a logged diff: the other tags' bitmaps survive.
+    with lib.read() as s:
+        logged = s.execute(text("SELECT DISTINCT tag_id FROM tag_changes WHERE seq > :b"),
+                           {"b": before}).all()
+    assert logged == [(rin,)]
+    assert index._postings[smile] is smile_posting
     warm(lib)
     lib.set_pack_active("p", False)
     check(lib)

@@ -6,8 +6,8 @@
 
 Search, the GUI and exports all read ``image_tags`` (and ``images.char_score``, the best
 character score among active packs), which only the functions here write. Callers pass the ids
-of images whose labels or predictions changed, or ask for a full rebuild after a threshold or an
-active-pack change — no model rerun is ever needed for those.
+of images whose labels or predictions changed, the tag whose threshold changed, or ask for a
+full rebuild after an active-pack change — no model rerun is ever needed for those.
 
 Readers that cache tag sets follow the changes: ``refresh_images`` logs every row it adds or
 removes in ``tag_changes``; ``refresh_all`` rewrites the table, which bumps the
@@ -94,14 +94,31 @@ def refresh_images(conn: Connection, image_ids: Iterable[int]) -> None:
         conn.execute(text("DELETE FROM image_tags WHERE image_id IN (SELECT image_id FROM _dirty)"))
         conn.execute(text("INSERT OR IGNORE INTO image_tags (tag_id, image_id) " + select_dirty))
     else:
-        _apply_diff(conn, select_dirty)
+        _apply_diff(conn, select_dirty, "it.image_id IN (SELECT image_id FROM _dirty)")
     conn.execute(text(_CHAR_SCORE + " WHERE id IN (SELECT image_id FROM _dirty)"))
     conn.execute(text("DELETE FROM _dirty"))
 
 
-def _apply_diff(conn: Connection, select_dirty: str) -> None:
-    """Make image_tags of the ``_dirty`` images equal ``select_dirty`` by adding and removing
-    only the rows that differ, and log those rows in ``tag_changes`` (up to LOG_ROWS)."""
+def refresh_tags(conn: Connection, tag_ids: Iterable[int]) -> None:
+    """Rebuild the effective rows of the given tags only, in every image (a threshold change:
+    it moves one tag of one pack, so no other row can change). Written and logged as a diff, like
+    :func:`refresh_images`; character scores do not depend on thresholds."""
+    ids = sorted(set(tag_ids))
+    if not ids:
+        return
+    conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS _dirty_tags (tag_id INTEGER PRIMARY KEY)"))
+    conn.execute(text("DELETE FROM _dirty_tags"))
+    conn.execute(text("INSERT OR IGNORE INTO _dirty_tags VALUES (:t)"), [{"t": t} for t in ids])
+    only = "AND {0}.tag_id IN (SELECT tag_id FROM _dirty_tags)"
+    _apply_diff(conn, _EFFECTIVE_SELECT.format(only_l=only.format("l"), only_p=only.format("p")),
+                "it.tag_id IN (SELECT tag_id FROM _dirty_tags)")
+    conn.execute(text("DELETE FROM _dirty_tags"))
+
+
+def _apply_diff(conn: Connection, select_now: str, current: str) -> None:
+    """Make the image_tags rows that match ``current`` (a condition on ``it``) equal the rows
+    ``select_now`` computes, adding and removing only the rows that differ, and log those rows in
+    ``tag_changes`` (up to LOG_ROWS)."""
     for ddl in (
         "CREATE TEMP TABLE IF NOT EXISTS _tags_now (tag_id INTEGER NOT NULL, "
         "image_id INTEGER NOT NULL, PRIMARY KEY (tag_id, image_id)) WITHOUT ROWID",
@@ -112,7 +129,7 @@ def _apply_diff(conn: Connection, select_dirty: str) -> None:
         conn.execute(text(ddl))
     conn.execute(text("DELETE FROM _tags_now"))
     conn.execute(text("DELETE FROM _tags_diff"))
-    conn.execute(text("INSERT OR IGNORE INTO _tags_now (tag_id, image_id) " + select_dirty))
+    conn.execute(text("INSERT OR IGNORE INTO _tags_now (tag_id, image_id) " + select_now))
     conn.execute(text(
         "INSERT INTO _tags_diff (tag_id, image_id, added) "
         "SELECT n.tag_id, n.image_id, 1 FROM _tags_now n WHERE NOT EXISTS "
@@ -121,7 +138,7 @@ def _apply_diff(conn: Connection, select_dirty: str) -> None:
     conn.execute(text(
         "INSERT INTO _tags_diff (tag_id, image_id, added) "
         "SELECT it.tag_id, it.image_id, 0 FROM image_tags it "
-        "WHERE it.image_id IN (SELECT image_id FROM _dirty) AND NOT EXISTS "  # (a JOIN may scan)
+        f"WHERE {current} AND NOT EXISTS "  # IN, not a JOIN: a join may scan
         "(SELECT 1 FROM _tags_now n WHERE n.tag_id = it.tag_id AND n.image_id = it.image_id)"
     ))
     rows = conn.execute(text("SELECT count(*) FROM _tags_diff")).scalar_one()

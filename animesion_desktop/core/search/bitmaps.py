@@ -19,7 +19,8 @@ the commits changed, in the same read transaction as the data (see core/library/
   :data:`PATCH_ROWS` new rows are applied in place (:meth:`SearchIndex._patch_tags`): the cached
   postings and counts of the tags in them, the tag-term leaves over those tags and is:untagged,
   re-deciding only the images in the log. More rows, a pruned gap, or a moved ``image_tags_all``
-  (a threshold or active-pack change, deleted images or tags) clear the tag caches instead.
+  (an active-pack change, deleted images or tags) clear the tag caches instead; a threshold
+  change is a logged diff of one tag's rows like any other.
 - A commit that moved no counter at all came from outside the library's engine (a raw
   connection, a hand edit): everything is dropped, as before.
 
