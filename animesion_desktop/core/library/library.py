@@ -338,7 +338,7 @@ class Library:
                 raise LibraryError(f"pack {pack_name!r} has no tag {category}:{name}")
             row.threshold = threshold
             session.flush()
-            effective.refresh_tags(session.connection(), [tag_id])
+            effective.refresh_tags(session.connection(), [row.tag_id])
 
         self.write(apply)
 
