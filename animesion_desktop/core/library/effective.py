@@ -80,12 +80,9 @@ def refresh_images(conn: Connection, image_ids: Iterable[int]) -> None:
     transaction, so the search index patches its bitmaps instead of rebuilding them. Re-tagging
     an image that comes out the same writes nothing to ``image_tags``.
     """
-    ids = sorted(set(image_ids))
+    ids = _fill_temp(conn, "_dirty", "image_id", image_ids)
     if not ids:
         return
-    conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS _dirty (image_id INTEGER PRIMARY KEY)"))
-    conn.execute(text("DELETE FROM _dirty"))
-    conn.execute(text("INSERT OR IGNORE INTO _dirty VALUES (:i)"), [{"i": i} for i in ids])
     select_dirty = _EFFECTIVE_SELECT.format(
         only_l=_ONLY_DIRTY.format("l"), only_p=_ONLY_DIRTY.format("p")
     )
@@ -103,16 +100,22 @@ def refresh_tags(conn: Connection, tag_ids: Iterable[int]) -> None:
     """Rebuild the effective rows of the given tags only, in every image (a threshold change:
     it moves one tag of one pack, so no other row can change). Written and logged as a diff, like
     :func:`refresh_images`; character scores do not depend on thresholds."""
-    ids = sorted(set(tag_ids))
-    if not ids:
+    if not _fill_temp(conn, "_dirty_tags", "tag_id", tag_ids):
         return
-    conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS _dirty_tags (tag_id INTEGER PRIMARY KEY)"))
-    conn.execute(text("DELETE FROM _dirty_tags"))
-    conn.execute(text("INSERT OR IGNORE INTO _dirty_tags VALUES (:t)"), [{"t": t} for t in ids])
     only = "AND {0}.tag_id IN (SELECT tag_id FROM _dirty_tags)"
     _apply_diff(conn, _EFFECTIVE_SELECT.format(only_l=only.format("l"), only_p=only.format("p")),
                 "it.tag_id IN (SELECT tag_id FROM _dirty_tags)")
     conn.execute(text("DELETE FROM _dirty_tags"))
+
+
+def _fill_temp(conn: Connection, table: str, column: str, values: Iterable[int]) -> list[int]:
+    """(Re)fill a one-column temporary table of ids; returns them, sorted and distinct."""
+    ids = sorted(set(values))
+    if ids:
+        conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({column} INTEGER PRIMARY KEY)"))
+        conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text(f"INSERT INTO {table} VALUES (:v)"), [{"v": v} for v in ids])
+    return ids
 
 
 def _apply_diff(conn: Connection, select_now: str, current: str) -> None:
