@@ -7,7 +7,7 @@ above it would push the user's place down.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QSize
+from PySide6.QtCore import QModelIndex, QPoint, QSize
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
 from animesion_desktop.ui.image_model import IMAGE_ID_ROLE, ImageListModel
@@ -37,15 +37,25 @@ class GridView(QListView):
         current = self.currentIndex()
         return current.data(IMAGE_ID_ROLE) if current.isValid() else None
 
+    def _top_index(self) -> QModelIndex:
+        # The first cell of the top row: probe down the middle of the first column, since a
+        # cell's icon and text do not fill its grid square.
+        cell = self.gridSize()
+        for y in range(0, max(cell.height(), 1), 6):
+            index = self.indexAt(QPoint(cell.width() // 2, y))
+            if index.isValid():
+                return index
+        return QModelIndex()
+
     def top_id(self) -> int | None:
-        index = self.indexAt(QPoint(self.spacing() + 2, self.spacing() + 2))
+        index = self._top_index()
         return index.data(IMAGE_ID_ROLE) if index.isValid() else None
 
     def _remember_place(self) -> None:
         self._anchor = None
         if self.verticalScrollBar().value() == 0:
             return  # at the top: stay at the top, new images are meant to be seen
-        index = self.indexAt(QPoint(self.spacing() + 2, self.spacing() + 2))
+        index = self._top_index()
         if index.isValid():
             self._anchor = (index.data(IMAGE_ID_ROLE), self.visualRect(index).top())
 

@@ -44,7 +44,7 @@ def settle(qtbot, window, timeout: int = 20_000) -> None:
     qtbot.waitUntil(window.lanes.idle, timeout=timeout)
 
 
-def open_window(qtbot, lib, **kwargs):
+def open_window(qtbot, lib, wait: bool = True, **kwargs):
     from animesion_desktop.ui.main_window import MainWindow
 
     window = MainWindow(lib, **kwargs)
@@ -54,7 +54,8 @@ def open_window(qtbot, lib, **kwargs):
     window.activateWindow()
     with qtbot.waitSignal(window.grid_controller.searched, timeout=10_000):
         window.grid_controller.run_search("")
-    settle(qtbot, window)
+    if wait:
+        settle(qtbot, window)
     return window
 
 
@@ -117,3 +118,57 @@ def lib(tmp_path: Path):
 @pytest.fixture
 def ui():
     return sys.modules[__name__]
+
+
+class SlowSearch:
+    """Stands in for the grid's search: calls matching a held (query, offset) wait for
+    ``release``, so a test decides in which order answers land."""
+
+    def __init__(self, monkeypatch) -> None:
+        from animesion_desktop.core.search import search
+        from animesion_desktop.ui import grid_controller
+
+        self._real = search
+        self._gates: dict[tuple[str, bool], threading.Event] = {}
+        self.calls: list[tuple[str, int]] = []
+        self.waiting: list[tuple[str, int]] = []
+        self._lock = threading.Lock()
+        monkeypatch.setattr(grid_controller, "search", self)
+
+    def hold(self, query: str, pages: bool = False) -> None:
+        """Hold the first page of ``query`` (or, with ``pages``, the later pages)."""
+        self._gates[(query, pages)] = threading.Event()
+
+    def release(self, query: str, pages: bool = False) -> None:
+        self._gates.pop((query, pages)).set()
+
+    def __call__(self, lib, query, limit=None, offset=0, **kw):
+        with self._lock:
+            self.calls.append((query, offset))
+        gate = self._gates.get((query, offset > 0))
+        if gate is not None:
+            with self._lock:
+                self.waiting.append((query, offset))
+            gate.wait(20)
+            with self._lock:
+                self.waiting.remove((query, offset))
+        return self._real(lib, query, limit=limit, offset=offset, **kw)
+
+
+@pytest.fixture
+def slow_search(monkeypatch):
+    return SlowSearch(monkeypatch)
+
+
+def search_for(qtbot, window, text: str) -> None:
+    bar = window.search_bar
+    bar.clear()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton)
+    if text:
+        qtbot.keyClicks(bar, text)
+    qtbot.keyClick(bar, Qt.Key.Key_Return)
+
+
+def add_images(folder: Path, names) -> None:
+    for n, name in enumerate(names):
+        Image.new("RGB", (20 + n, 20), (n * 40 % 255, 90, 160)).save(folder / f"{name}.png")
