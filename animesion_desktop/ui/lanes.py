@@ -8,7 +8,7 @@
 - ``JobLane``: long core jobs (generators yielding ``Progress``) one at a time from a queue, on
   their own pool, at background priority; the queue is public so the status bar can show it.
 
-No lane uses ``QThreadPool.globalInstance()``, so a long job never holds up a search and the
+No lane uses Qt's global thread pool, so a long job never holds up a search and the
 niceness a job sets on its thread never leaks into an interactive task. Results, progress and
 errors come back to the GUI thread through queued signals; nothing here touches a widget from a
 worker thread.

@@ -170,5 +170,19 @@ def search_for(qtbot, window, text: str) -> None:
 
 
 def add_images(folder: Path, names) -> None:
-    for n, name in enumerate(names):
-        Image.new("RGB", (20 + n, 20), (n * 40 % 255, 90, 160)).save(folder / f"{name}.png")
+    import zlib
+
+    for name in names:  # content from the name: different names, different images
+        seed = zlib.crc32(name.encode())
+        size = (16 + seed % 50, 16 + (seed >> 8) % 50)
+        Image.new("RGB", size, (seed % 256, (seed >> 8) % 256, (seed >> 16) % 256)).save(
+            folder / f"{name}.png")
+
+
+def click_image_no_settle(qtbot, window, image_id: int) -> None:
+    """A click that does not wait for the lanes (a job may be running)."""
+    row = window.model.row_for(image_id)
+    assert row is not None
+    index = window.model.index(row)
+    rect = window.grid.visualRect(index)
+    qtbot.mouseClick(window.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
