@@ -43,6 +43,7 @@ def plan_dafre(records: list[ImageRecord], opts: ExportOptions, meta: dict[str, 
         # repr() of a list of str is the literal Animesion's reader (ast.literal_eval) expects.
         tag_rows[split].append([len(tag_rows[split]), rel, cid, repr(names(tags, "general"))])
         summary.splits[split] += 1
+        summary.split_of[rec.id] = split
     summary.images, summary.classes = len(rows), len(classes)
     labels = opts.dest / "labels"
     plan.add_text(labels / "classid_classname.csv", csv_text([[i, c] for i, c in enumerate(classes)]))

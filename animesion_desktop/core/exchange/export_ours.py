@@ -86,6 +86,7 @@ def plan_ours(records: list[ImageRecord], opts: ExportOptions, meta: dict[str, A
         label_rows.append([rel, " ".join(chars), single(names(tags, "copyright")),
                            single(names(tags, "rating")), " ".join(general), split])
         summary.splits[split] += 1
+        summary.split_of[rec.id] = split
         class_counts.update(chars)
         tag_counts.update(t for t in tags if t[0] != "character")
     classes = sorted(class_counts)

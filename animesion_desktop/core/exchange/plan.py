@@ -38,6 +38,7 @@ class ExportSummary:
     dry_run: bool = False
     planned: list[Path] = field(default_factory=list)  # dry run: what would be written
     cancelled: bool = False
+    split_of: dict[int, str] = field(default_factory=dict)  # ours/dafre: image id -> split
 
     def reasons(self) -> Counter[str]:
         """Left-out counts by reason, with the per-image detail (a character's name) dropped."""
