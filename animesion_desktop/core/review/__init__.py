@@ -7,6 +7,7 @@ from animesion_desktop.core.review.batch import BatchPreview, accept_above, prev
 from animesion_desktop.core.review.decisions import UNKNOWN_CHARACTER, Decision, decide
 from animesion_desktop.core.review.queue import (
     ORDERS,
+    TOP_K,
     Candidate,
     ReviewItem,
     build_queue,
@@ -15,6 +16,7 @@ from animesion_desktop.core.review.queue import (
 
 __all__ = [
     "ORDERS",
+    "TOP_K",
     "UNKNOWN_CHARACTER",
     "BatchPreview",
     "Candidate",
