@@ -88,11 +88,14 @@ class _Lane(QObject):
 
     idle = Signal()
 
-    def __init__(self, threads: int, name: str, parent: QObject | None = None) -> None:
+    def __init__(self, threads: int, name: str, parent: QObject | None = None,
+                 pool: QThreadPool | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(threads)
-        self.pool.setObjectName(name)
+        if pool is None:
+            pool = QThreadPool(self)
+            pool.setMaxThreadCount(threads)
+            pool.setObjectName(name)
+        self.pool = pool
         self._pending = 0
 
     @property
@@ -160,6 +163,33 @@ class OrderedLane(_Lane):
     def run(self, fn: Callable[[], Any], on_done: Done | None = None,
             on_error: Failed | None = None) -> None:
         # One priority for everything: QThreadPool then keeps submission order.
+        self._submit(fn, on_done, on_error, lambda: True)
+
+
+_shared_pool: QThreadPool | None = None
+
+
+def _reads_pool() -> QThreadPool:
+    """For widgets not yet handed the window's lanes: a read pool of the app's own."""
+    global _shared_pool
+    if _shared_pool is None:
+        from PySide6.QtCore import QCoreApplication
+
+        _shared_pool = QThreadPool(QCoreApplication.instance())
+        _shared_pool.setMaxThreadCount(4)
+        _shared_pool.setObjectName("shared reads")
+    return _shared_pool
+
+
+class TaskRunner(_Lane):
+    """Runs short functions on a pool (its own one, or a shared read pool, never Qt's global
+    one) and calls back on the GUI thread (Picard's run_task). Prefer the window's lanes."""
+
+    def __init__(self, pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
+        super().__init__(0, "tasks", parent, pool or _reads_pool())
+
+    def run(self, fn: Callable[[], Any], on_done: Done | None = None,
+            on_error: Failed | None = None) -> None:
         self._submit(fn, on_done, on_error, lambda: True)
 
 
