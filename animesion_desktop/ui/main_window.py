@@ -102,6 +102,9 @@ class MainWindow(QMainWindow):
         self.grid_controller.searched.connect(self._on_searched)
         self.grid_controller.search_failed.connect(self._on_search_failed)
         self.grid_controller.refreshed.connect(self._show_selection)
+        # A new query resets the grid, which clears the selection without selectionChanged:
+        # the panel must not go on showing an image that is no longer selected.
+        self.model.modelReset.connect(self._show_selection)
         self.grid.selectionModel().selectionChanged.connect(self._show_selection)
         self.grid.selectionModel().currentChanged.connect(self._show_selection)
         self.detail.label_requested.connect(
