@@ -37,6 +37,7 @@ PAGE = 500
 THUMB_CACHE = 3000
 ROW_CACHE = 5000
 ROW_BATCH = 64
+REFETCH = 4 * ROW_BATCH  # rows refetched at once after a refresh: the most recently shown
 
 Index = QModelIndex | QPersistentModelIndex
 _ROW_ROLES = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole,
@@ -92,7 +93,7 @@ class ImageListModel(QAbstractListModel):
         self._exhausted = len(self._ids) >= self._total
         self._requested_rows.clear()
         self.endResetModel()
-        self.invalidate_rows(list(self._rows))
+        self._refetch_recent()
         return self._generation
 
     def update(self, ids: Sequence[int], total: int) -> int:
@@ -112,7 +113,7 @@ class ImageListModel(QAbstractListModel):
             del self._rows[gone]
         for gone in [i for i in self._thumbs if i not in self._row_of]:
             del self._thumbs[gone]
-        self.invalidate_rows(list(self._rows))
+        self._refetch_recent()
         self.diffed.emit()
         return self._generation
 
@@ -263,6 +264,14 @@ class ImageListModel(QAbstractListModel):
         if image_ids:
             self._requested_rows.update(image_ids)
             self.rows_wanted.emit(self._epoch, image_ids)
+
+    def _refetch_recent(self) -> None:
+        # Any cached row may be stale now. Refetch those shown last (on screen, most likely),
+        # keeping them until the answer comes; drop the rest, fetched again when next shown.
+        recent = list(self._rows)[-REFETCH:]
+        for stale in list(self._rows)[:-REFETCH]:
+            del self._rows[stale]
+        self.invalidate_rows(recent)
 
     def invalidate_rows(self, image_ids: Sequence[int]) -> None:
         """These rows may have changed (tags, a move): refetch them, keeping what is shown until

@@ -35,14 +35,15 @@ class JobsController(QObject):
         lane.finished.connect(lambda _job, summary: self.finished.emit(_summary_text(summary)))
         lane.failed.connect(self._failed)
 
+    def _queue(self, job: QueuedJob) -> None:
+        if not self.lane.has_queued(job.title):  # the same job waiting already covers it
+            self.lane.submit(job)
+
     def _failed(self, job: QueuedJob, message: str) -> None:
         (self.noted if job.background else self.failed).emit(f"{job.title}: {message}")
 
     def tag_arrivals(self) -> None:
-        """New images appeared while watching: tag them with the active packs, quietly. One
-        queued run covers every arrival noted before it starts."""
-        if self.lane.has_queued(TAG_ARRIVALS):
-            return
+        """New images appeared while watching: tag them with the active packs, quietly."""
         lib = self._lib
 
         def make(cancel: threading.Event):
@@ -50,7 +51,7 @@ class JobsController(QObject):
 
             return tag_images(lib, None, cancel)
 
-        self.lane.submit(QueuedJob(TAG_ARRIVALS, make, background=True))
+        self._queue(QueuedJob(TAG_ARRIVALS, make, background=True))
 
     def scan_folder(self, folder: str) -> None:
         lib = self._lib
@@ -61,7 +62,7 @@ class JobsController(QObject):
             lib.add_root(folder)
             return scan_roots(lib, [Path(folder)], cancel)
 
-        self.lane.submit(QueuedJob(f"Add folder {folder}", make))
+        self._queue(QueuedJob(f"Add folder {folder}", make))
 
     def scan_all(self) -> None:
         lib = self._lib
@@ -71,7 +72,7 @@ class JobsController(QObject):
 
             return scan_roots(lib, [r.path for r in lib.roots()], cancel)
 
-        self.lane.submit(QueuedJob("Rescan", make))
+        self._queue(QueuedJob("Rescan", make))
 
     def tag_new(self) -> None:
         lib = self._lib
@@ -81,4 +82,4 @@ class JobsController(QObject):
 
             return tag_images(lib, None, cancel)
 
-        self.lane.submit(QueuedJob("Tag new images", make))
+        self._queue(QueuedJob("Tag new images", make))

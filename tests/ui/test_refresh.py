@@ -87,6 +87,11 @@ def test_renamed_files_and_new_tags_show_after_a_refresh(qtbot, ui, lib: Library
     rescan(qtbot, ui, window)
     qtbot.waitUntil(lambda: "crimson.png" in [window.model.index(r).data() for r in range(4)])
     assert "red.png" not in [window.model.index(r).data() for r in range(4)]
+    # A decision made outside the window (`animesion label`, an import) shows after a refresh.
+    image = window.model.image_id(0)
+    lib.set_label([image], "sunset", "accepted", source="cli")
+    rescan(qtbot, ui, window)
+    qtbot.waitUntil(lambda: "sunset" in window.model.index(0).data(Qt.ItemDataRole.ToolTipRole))
 
 
 def test_the_row_cache_is_bounded(qapp) -> None:
