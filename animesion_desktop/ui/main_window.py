@@ -150,17 +150,11 @@ class MainWindow(QMainWindow):
         self._reads.run(lambda: views.image_detail(lib, focus), shown, self._error)
 
     def _complete(self, token: str) -> None:
-        from animesion_desktop.core.search import autocomplete
+        from animesion_desktop.core.search.autocomplete import tag_completions
 
-        cat, sep, name = token.rpartition(":")
         lib = self.lib
-
-        def do() -> list[str]:
-            rows = autocomplete(lib, name, limit=15)
-            return [views.tag_text(c, n) for c, n, _ in rows
-                    if not sep or c == cat]
-
-        self._reads.run(do, lambda items: self.search_bar.set_completions(token, items))
+        self._reads.run(lambda: tag_completions(lib, token, limit=15),
+                        lambda items: self.search_bar.set_completions(token, items))
 
     def _on_searched(self, query: str, total: int, kind: str) -> None:
         self.search_bar.show_error(None)

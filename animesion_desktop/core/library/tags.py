@@ -14,6 +14,11 @@ def normalize_name(name: str) -> str:
     return "_".join(name.strip().lower().split())
 
 
+def tag_text(category: str, name: str) -> str:
+    """A tag as the user types it in a query: general tags bare, others ``category:name``."""
+    return name if category == "general" else f"{category}:{name}"
+
+
 def parse_tag(text: str, default_category: str = "general") -> tuple[str, str]:
     """``"character:hatsune_miku"`` -> ``("character", "hatsune_miku")``.
 
