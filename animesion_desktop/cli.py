@@ -20,7 +20,8 @@ from typing import Any
 from animesion_desktop.core.errors import UserError
 
 # name -> module; a module missing here is a command that is not built yet.
-COMMANDS = ("gui", "scan", "watch", "search", "tags", "label", "tag", "show", "packs")
+COMMANDS = ("gui", "scan", "watch", "search", "tags", "label", "tag", "show", "packs",
+            "export", "import_", "retrain")
 
 __all__ = ["COMMANDS", "UserError", "build_parser", "main"]  # UserError: for older imports
 
