@@ -1,0 +1,71 @@
+"""Review decisions go through one ordered write lane and onto an undo stack.
+
+``OrderedWrites`` is a lane of one thread, so writes and their undos run in the order the user
+acted: an undo submitted right after its decision always finds the decision's changes recorded.
+The window hands the review page its own shared lane and QUndoStack when it has them; this
+one-thread lane is the stand-alone fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, QThreadPool
+from PySide6.QtGui import QUndoCommand
+
+from animesion_desktop.core.library import Library
+from animesion_desktop.core.library.library import LabelChange
+from animesion_desktop.ui.workers import TaskRunner
+
+
+class WriteLane(Protocol):
+    def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = ...,
+            on_error: Callable[[str], None] | None = ...) -> None: ...
+
+
+class OrderedWrites(QObject):
+    """Runs write functions one at a time, in submission order, off the GUI thread."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        pool = QThreadPool(self)
+        pool.setMaxThreadCount(1)  # one thread: first in, first out
+        self._runner = TaskRunner(pool, parent=self)
+
+    def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+            on_error: Callable[[str], None] | None = None) -> None:
+        self._runner.run(fn, on_done, on_error)
+
+
+Changes = list[LabelChange]
+
+
+class LabelsCommand(QUndoCommand):
+    """One undo step of label writes: ``apply`` on redo, the exact previous labels on undo.
+
+    Both run on the lane; ``on_applied`` / ``on_undone`` get the changes on the GUI thread.
+    """
+
+    def __init__(self, lib: Library, lane: WriteLane, text: str, apply: Callable[[], Changes],
+                 on_applied: Callable[[Changes], None], on_undone: Callable[[Changes], None],
+                 on_failed: Callable[[str], None]) -> None:
+        super().__init__(text)
+        self._lib, self._lane, self._apply = lib, lane, apply
+        self._on_applied, self._on_undone, self._on_failed = on_applied, on_undone, on_failed
+        self._changes: Changes = []  # read and written on the lane's thread only
+
+    def redo(self) -> None:
+        def do() -> Changes:
+            self._changes = self._apply()
+            return self._changes
+
+        self._lane.run(do, self._on_applied, self._on_failed)
+
+    def undo(self) -> None:
+        def do() -> Changes:
+            changes = self._changes
+            self._lib.undo(changes)
+            return changes
+
+        self._lane.run(do, self._on_undone, self._on_failed)
