@@ -12,7 +12,11 @@ cancelled by a ``threading.Event``, configured by one options dataclass and retu
 
 from animesion_desktop.core.exchange.child import ChildError
 from animesion_desktop.core.exchange.export_job import export
-from animesion_desktop.core.exchange.import_job import ImportError_, ImportSummary, import_labels
+from animesion_desktop.core.exchange.import_job import (
+    ImportSourceError,
+    ImportSummary,
+    import_labels,
+)
 from animesion_desktop.core.exchange.options import (
     EXPORT_FORMATS,
     IMPORT_FORMATS,
@@ -31,6 +35,6 @@ from animesion_desktop.core.exchange.writer import ExportError
 
 __all__ = [
     "EXPORT_FORMATS", "IMPORT_FORMATS", "ChildError", "ExportError", "ExportOptions",
-    "ExportSummary", "ImportError_", "ImportOptions", "ImportSummary", "RetrainError",
+    "ExportSummary", "ImportSourceError", "ImportOptions", "ImportSummary", "RetrainError",
     "RetrainOptions", "RetrainResult", "export", "figure_lines", "import_labels", "retrain",
 ]
