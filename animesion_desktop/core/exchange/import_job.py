@@ -79,8 +79,10 @@ class ImportSummary:
 
 def known_categories(lib: Library) -> Known:
     with lib.read() as s:
-        rows = s.execute(text("SELECT name, category FROM tags WHERE category IN "
-                              "('character', 'copyright', 'artist') ORDER BY category DESC"))
+        # A name in several categories: character wins, then copyright (later rows win).
+        rows = s.execute(text(
+            "SELECT name, category FROM tags WHERE category IN ('character', 'copyright', 'artist') "
+            "ORDER BY CASE category WHEN 'character' THEN 2 WHEN 'copyright' THEN 1 ELSE 0 END"))
         return {n: c for n, c in rows}
 
 
