@@ -126,3 +126,33 @@ def test_too_few_characters_is_one_clear_line(tmp_path, capsys):
     code = animesion(["--library", str(tmp_path / "lib.sqlite"), "retrain", "--minutes", "1"])
     err = capsys.readouterr().err
     assert code == 2 and "at least two characters" in err and "Traceback" not in err
+
+
+def test_fine_tunes_the_active_pack_that_shares_characters(lib, tmp_path):
+    import yaml
+    from exchange_kit import labelled_library
+    from tagging_kit import write_real_pack
+
+    from animesion_desktop.core.exchange.retrain import choose_base, transfer_args
+    from animesion_desktop.core.jobs import run_to_end
+    from animesion_desktop.core.tagging import packs_registry as registry
+
+    labelled_library(lib, tmp_path / "art", counts=(5, 4, 3))
+    registry.install(lib, write_real_pack(tmp_path / "p1", "other", characters=("alice", "bob")))
+    registry.install(lib, write_real_pack(tmp_path / "p2", "near", characters=("shana", "bob")))
+    classes = {"hatsune_miku", "shana", "izumi_konata"}
+    assert choose_base(lib, None, classes) == ("near", "near")
+    registry.set_active(lib, "near", False)
+    assert choose_base(lib, None, classes) == (None, "other")  # compared, not fine-tuned
+    args = transfer_args(lib, "near")
+    assert args[:2] == ["--transfer", str(lib.location.packs_dir / "near" / "weights.safetensors")]
+    assert args[2:4] == ["--model", "shallow"]
+
+    result = run_to_end(retrain(lib, RetrainOptions(
+        minutes=2, from_pack="near", name="mine", work=tmp_path / "work",
+        train_args=("--resize-margin", "4", "--batch-size", "8", "--workers", "0",
+                    "--epochs", "2", "--log-every", "0")), threading.Event()))
+    assert result.base == "near" and not result.activated
+    config = yaml.safe_load((tmp_path / "work" / "run" / "config.yaml").read_text())
+    assert config["transfer"].endswith("weights.safetensors") and config["model"] == "shallow"
+    assert registry.get_summary(lib, "mine").active is False
