@@ -156,3 +156,31 @@ def test_fine_tunes_the_active_pack_that_shares_characters(lib, tmp_path):
     config = yaml.safe_load((tmp_path / "work" / "run" / "config.yaml").read_text())
     assert config["transfer"].endswith("weights.safetensors") and config["model"] == "shallow"
     assert registry.get_summary(lib, "mine").active is False
+
+
+def test_ctrl_c_on_the_command_stops_training_and_installs_nothing(labelled, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    db, _ = labelled
+    work = tmp_path / "work"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "animesion_desktop.cli", *db, "retrain", "--minutes", "5",
+         "--work", str(work), "--", "--model", "shallow", "--epochs", "1000", "--workers", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (work / "run" / "config.yaml").exists():  # the trainer has started
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    assert not work.exists()
+    with Library.open(tmp_path / "lib.sqlite") as lib, lib.read() as s:
+        assert s.connection().exec_driver_sql("SELECT COUNT(*) FROM packs").scalar() == 0
+    # No training process of this run is left behind.
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(work) not in ps
