@@ -12,7 +12,7 @@ from pathlib import Path
 
 from animesion_desktop.commands.progress import drive
 from animesion_desktop.core.exchange import IMPORT_FORMATS, ImportOptions
-from animesion_desktop.core.exchange.import_job import ImportError_, import_labels
+from animesion_desktop.core.exchange.import_job import ImportSourceError, import_labels
 from animesion_desktop.core.library import Library
 
 SHOWN = 20
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     with Library.open(args.library) as lib:
         try:
             summary = drive(import_labels(lib, opts, cancel), cancel)
-        except ImportError_ as exc:
+        except ImportSourceError as exc:
             raise UserError(str(exc)) from None
     for problem in summary.problems[:SHOWN]:
         print(f"animesion: {problem.line()}", file=sys.stderr)
