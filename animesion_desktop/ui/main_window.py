@@ -141,17 +141,10 @@ class MainWindow(QMainWindow):
         reads.run("detail", lambda: views.image_detail(lib, focus), shown, self._error)
 
     def _complete(self, token: str) -> None:
-        from animesion_desktop.core.search import autocomplete
+        from animesion_desktop.core.search.autocomplete import tag_completions
 
-        cat, sep, name = token.rpartition(":")
         lib = self.lib
-
-        def do() -> list[str]:
-            rows = autocomplete(lib, name, limit=15)
-            return [views.tag_text(c, n) for c, n, _ in rows
-                    if not sep or c == cat]
-
-        self.lanes.reads.run("complete", do,
+        self.lanes.reads.run("complete", lambda: tag_completions(lib, token, limit=15),
                              lambda items: self.search_bar.set_completions(token, items))
 
     def _on_searched(self, query: str, total: int, kind: str) -> None:

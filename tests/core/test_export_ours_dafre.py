@@ -127,3 +127,20 @@ def test_query_limits_the_export(lib, tmp_path):
     labelled_library(lib, tmp_path / "art", counts=(3, 3, 3))
     summary = run_export(lib, "ours", tmp_path / "q", query="character:shana", min_per_class=1)
     assert summary.images == 3 and summary.classes == 1
+
+
+def test_a_cancelled_ours_export_writes_no_labels_csv(lib, tmp_path):
+    labelled_library(lib, tmp_path / "art", counts=(30, 30))
+    cancel = threading.Event()
+    dest = tmp_path / "out"
+    job = export(lib, ExportOptions(format="ours", dest=dest), cancel)
+    try:
+        while True:
+            progress = next(job)
+            if progress.stage == "writing" and progress.done > 0:  # part way through
+                cancel.set()
+    except StopIteration as stop:
+        summary = stop.value
+    assert summary.cancelled and 0 < summary.files < 65
+    # The tables come last: a cancelled export is never mistaken for a complete one.
+    assert not (dest / "labels.csv").exists()

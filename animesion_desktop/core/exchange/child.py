@@ -116,7 +116,7 @@ def run_child(
             elapsed = time.monotonic() - start
             shown = int(min(elapsed, total_seconds)) if total_seconds else int(elapsed)
             yield Progress(stage, shown, int(total_seconds) if total_seconds else None, message,
-                           extra)
+                           {**extra, "pid": proc.pid})
         code = proc.wait()
     finally:
         stop(proc)  # closed early (an exception, Ctrl-C inside the job): never leave it running

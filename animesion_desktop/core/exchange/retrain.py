@@ -202,6 +202,10 @@ def retrain(lib: Library, opts: RetrainOptions, cancel: threading.Event) -> Job[
             result.old_metrics = registry.pack_details(lib, result.compared).get("metrics", {})
             result.old_on_test = _stored_top1(lib, result.compared, exp.split_of)
         return result
+    except (KeyboardInterrupt, GeneratorExit):
+        # Ctrl-C struck inside the job, or its driver closed it: the same as a cancel.
+        cancel.set()
+        raise
     finally:
         if not installing and cancel.is_set():
             result.cancelled = True
