@@ -65,7 +65,7 @@ def options_from(args: argparse.Namespace) -> ExportOptions:
 
 
 def run(args: argparse.Namespace) -> int:
-    from animesion_desktop.cli import UserError
+    from animesion_desktop.core.errors import UserError
 
     opts = options_from(args)
     cancel = threading.Event()

@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from animesion_desktop.cli import UserError
+    from animesion_desktop.core.errors import UserError
 
     opts = ImportOptions(format=args.format, src=args.src, dry_run=args.dry_run, scan=args.scan,
                          strip_number=args.strip_number)

@@ -59,7 +59,7 @@ def _ask(question: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from animesion_desktop.cli import UserError
+    from animesion_desktop.core.errors import UserError
 
     extra = list(args.train_args)
     if extra and extra[0] == "--":
