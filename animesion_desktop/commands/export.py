@@ -54,9 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def options_from(args: argparse.Namespace) -> ExportOptions:
-    labels = args.labels or ("accepted" if args.format in ("ours", "dafre") else "effective")
     return ExportOptions(
-        format=args.format, dest=args.dest, query=args.query, labels=labels, link=args.link,
+        format=args.format, dest=args.dest, query=args.query, labels=args.labels or "",
+        link=args.link,
         min_per_class=args.min_per_class, seed=args.seed, split_fractions=tuple(args.split),
         overwrite=args.overwrite, dry_run=args.dry_run, beside=args.beside, spaces=args.spaces,
         character_first=args.character_first, threshold=args.threshold,
