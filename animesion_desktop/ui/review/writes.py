@@ -69,3 +69,30 @@ class LabelsCommand(QUndoCommand):
             return changes
 
         self._lane.run(do, self._on_undone, self._on_failed)
+
+
+class WriteCommand(QUndoCommand):
+    """One undo step of any write: ``apply()`` on redo (its result is kept), ``revert(result)``
+    on undo; both on the lane, with ``on_done(result)`` on the GUI thread after each."""
+
+    def __init__(self, lane: WriteLane, text: str, apply: Callable[[], Any],
+                 revert: Callable[[Any], None], on_done: Callable[[Any], None],
+                 on_failed: Callable[[str], None]) -> None:
+        super().__init__(text)
+        self._lane, self._apply, self._revert = lane, apply, revert
+        self._on_done, self._on_failed = on_done, on_failed
+        self._result: Any = None  # read and written on the lane's thread only
+
+    def redo(self) -> None:
+        def do() -> Any:
+            self._result = self._apply()
+            return self._result
+
+        self._lane.run(do, self._on_done, self._on_failed)
+
+    def undo(self) -> None:
+        def do() -> Any:
+            self._revert(self._result)
+            return self._result
+
+        self._lane.run(do, self._on_done, self._on_failed)
