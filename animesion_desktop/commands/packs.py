@@ -141,7 +141,7 @@ def run_deactivate(args: argparse.Namespace) -> int:
 
 
 def run_threshold(args: argparse.Namespace) -> int:
-    from animesion_desktop.cli import UserError
+    from animesion_desktop.core.errors import UserError
     from animesion_desktop.core.thresholds import set_thresholds
 
     if len(args.args) > 2:
