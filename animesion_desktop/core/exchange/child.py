@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.jobs import Job, Progress
 
 TICK = 0.5
 STOP_GRACE = 10.0
 
 
-class ChildError(Exception):
+class ChildError(UserError):
     """The child process failed; the message carries its last error line."""
 
 
@@ -116,7 +117,7 @@ def run_child(
             elapsed = time.monotonic() - start
             shown = int(min(elapsed, total_seconds)) if total_seconds else int(elapsed)
             yield Progress(stage, shown, int(total_seconds) if total_seconds else None, message,
-                           extra)
+                           {**extra, "pid": proc.pid})
         code = proc.wait()
     finally:
         stop(proc)  # closed early (an exception, Ctrl-C inside the job): never leave it running

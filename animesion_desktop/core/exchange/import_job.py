@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.exchange.entries import Entry, Item, Known, Problem
 from animesion_desktop.core.exchange.import_booru import read_booru
 from animesion_desktop.core.exchange.import_captions import read_captions
@@ -42,7 +43,7 @@ BATCH = 2000  # labels per write transaction
 USER = "user"
 
 
-class ImportError_(Exception):
+class ImportSourceError(UserError):
     """An import that cannot start (no such source); problems inside it are reported instead."""
 
 
@@ -79,8 +80,10 @@ class ImportSummary:
 
 def known_categories(lib: Library) -> Known:
     with lib.read() as s:
-        rows = s.execute(text("SELECT name, category FROM tags WHERE category IN "
-                              "('character', 'copyright', 'artist') ORDER BY category DESC"))
+        # A name in several categories: character wins, then copyright (later rows win).
+        rows = s.execute(text(
+            "SELECT name, category FROM tags WHERE category IN ('character', 'copyright', 'artist') "
+            "ORDER BY CASE category WHEN 'character' THEN 2 WHEN 'copyright' THEN 1 ELSE 0 END"))
         return {n: c for n, c in rows}
 
 
@@ -153,10 +156,10 @@ def import_labels(lib: Library, opts: ImportOptions, cancel: threading.Event) ->
     try:
         opts.check()
     except ValueError as exc:
-        raise ImportError_(str(exc)) from None
+        raise ImportSourceError(str(exc)) from None
     src = opts.src.expanduser()
     if not src.exists():
-        raise ImportError_(f"{src}: no such file or folder")
+        raise ImportSourceError(f"{src}: no such file or folder")
     summary = ImportSummary(opts.format, src, dry_run=opts.dry_run)
     if opts.scan and not opts.dry_run:
         yield from _scan_source(lib, src, cancel)

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.exchange.child import run_child
 from animesion_desktop.core.exchange.export_job import export
 from animesion_desktop.core.exchange.options import ExportOptions
@@ -27,7 +28,7 @@ from animesion_desktop.core.jobs import Job, Progress
 from animesion_desktop.core.library import Library
 
 
-class RetrainError(Exception):
+class RetrainError(UserError):
     """A retrain that cannot go on (too few labels, a failed training run); one clear line."""
 
 
@@ -202,6 +203,10 @@ def retrain(lib: Library, opts: RetrainOptions, cancel: threading.Event) -> Job[
             result.old_metrics = registry.pack_details(lib, result.compared).get("metrics", {})
             result.old_on_test = _stored_top1(lib, result.compared, exp.split_of)
         return result
+    except (KeyboardInterrupt, GeneratorExit):
+        # Ctrl-C struck inside the job, or its driver closed it: the same as a cancel.
+        cancel.set()
+        raise
     finally:
         if not installing and cancel.is_set():
             result.cancelled = True
