@@ -289,8 +289,6 @@ class ImageListModel(QAbstractListModel):
                 self._rows.pop(i, None)
                 self._valid_from.pop(i, None)
 
-    forget_rows = invalidate_rows
-
     # -- arrivals from workers --------------------------------------------------------------
     def add_rows(self, epoch: int, rows: Sequence[ImageRow]) -> None:
         changed = []

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from animesion_desktop.core.errors import TagError
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.library.library import LabelChange
+from animesion_desktop.core.library.tags import parse_tag, tag_text
 from animesion_desktop.ui.lanes import OrderedLane
 
 _VERB = {"accepted": "Accept", "rejected": "Reject", "clear": "Reset"}
@@ -85,8 +87,14 @@ class LabelController(QObject):
         self._halted = False  # lane thread only: a write failed, skip what was queued behind it
 
     def apply(self, image_ids: list[int], tags: Sequence[str] | str, state: str) -> None:
-        tags = [tags] if isinstance(tags, str) else [t for t in tags if t]
+        tags = [tags] if isinstance(tags, str) else list(tags)
         if not image_ids or not tags:
+            return
+        try:
+            # Checked here (no I/O), so a tag that is not one never becomes an undo entry.
+            tags = list(dict.fromkeys(tag_text(*parse_tag(t)) for t in tags))
+        except TagError as exc:
+            self.failed.emit(str(exc))
             return
         self.stack.push(LabelCommand(self, image_ids, tags, state))
 

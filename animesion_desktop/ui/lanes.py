@@ -34,9 +34,9 @@ Failed = Callable[[str], None]
 
 def describe(exc: BaseException) -> str:
     """One line for the user: clear errors keep their message, others their type name too."""
-    from animesion_desktop.core.library import LibraryError
+    from animesion_desktop.core.errors import UserError
 
-    if isinstance(exc, (LibraryError, ValueError, OSError)):
+    if isinstance(exc, (UserError, ValueError, OSError)):
         return str(exc)
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
 

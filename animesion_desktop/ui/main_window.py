@@ -6,7 +6,7 @@ All threading goes through ``Lanes`` (reads, ordered writes, jobs); see ui/lanes
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from animesion_desktop.core import views
 from animesion_desktop.core.library import Library
+from animesion_desktop.ui.detail_controller import DetailController
 from animesion_desktop.ui.detail_panel import DetailPanel
 from animesion_desktop.ui.grid_controller import GridController
 from animesion_desktop.ui.grid_view import GridView
@@ -51,6 +51,8 @@ class MainWindow(QMainWindow):
         self.search_bar = SearchBar()
         self.grid = GridView(self.model, THUMB)
         self.detail = DetailPanel()
+        self.detail_controller = DetailController(lib, self.lanes.reads, self.detail, self._error,
+                                                  self)
         self.job_status = JobStatus(self.lanes.jobs)
         self.count_label = QLabel()
         self._layout()
@@ -123,22 +125,7 @@ class MainWindow(QMainWindow):
         return self.grid.selected_ids()
 
     def _show_selection(self) -> None:
-        ids = self.selected_ids()
-        focus = self.grid.current_id()
-        if focus not in ids:
-            focus = ids[0] if ids else None
-        reads, lib, n = self.lanes.reads, self.lib, len(ids)
-        if focus is None:
-            reads.run("detail", lambda: None, lambda _: self.detail.show_detail(None, 0))
-            return
-
-        def shown(detail: views.ImageDetail | None) -> None:
-            self.detail.show_detail(detail, n)
-            if detail is not None:
-                path = views.thumbnail_file(lib, detail.hash)
-                reads.run("preview", lambda: QImage(path), self.detail.show_preview)
-
-        reads.run("detail", lambda: views.image_detail(lib, focus), shown, self._error)
+        self.detail_controller.show(self.selected_ids(), self.grid.current_id())
 
     def _complete(self, token: str) -> None:
         from animesion_desktop.core.search.autocomplete import tag_completions

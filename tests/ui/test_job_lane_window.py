@@ -161,3 +161,21 @@ def test_nothing_in_the_ui_uses_the_global_pool() -> None:
     ui_dir = Path(__file__).parents[2] / "animesion_desktop" / "ui"
     users = [p.name for p in ui_dir.glob("*.py") if "globalInstance" in p.read_text()]
     assert users == []
+
+
+def test_a_file_copied_in_as_a_job_ends_is_indexed(qtbot, ui, lib: Library, monkeypatch) -> None:
+    """Defect f: the restart after every job dropped what the watcher had noted, so a file
+    copied in during a tagging run stayed out of the library until a manual rescan."""
+    import animesion_desktop.core.tagging as tagging
+
+    run = Gate()
+    monkeypatch.setattr(tagging, "tag_images", run)
+    window = ui.open_window(qtbot, lib)
+    window.watch.sync()
+    ui.settle(qtbot, window)
+    window.act_tag.trigger()
+    qtbot.waitUntil(run.started.is_set)
+    ui.add_images(lib.roots()[0].path, ["copied_in"])
+    run.open.set()  # the job ends while the watcher still waits for the copy to settle
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5, timeout=30_000)
+    assert window.watch.restarts == 1

@@ -124,7 +124,8 @@ def test_refresh_reruns_the_newest_requested_query(qtbot, ui, lib: Library, slow
     ui.search_for(qtbot, window, "path:green*")
     qtbot.waitUntil(lambda: ("path:green*", 0) in slow_search.waiting)
     window.act_scan.trigger()  # a job finishes while the search is on its way: a refresh
-    qtbot.waitUntil(lambda: len(slow_search.calls) >= 2 and not window.jobs.lane.busy)
+    # Both held: the search and the refresh the finished job asked for.
+    qtbot.waitUntil(lambda: len(slow_search.waiting) == 2 and not window.jobs.lane.busy)
     slow_search.release("path:green*")
     slow_search.release("")
     ui.settle(qtbot, window)

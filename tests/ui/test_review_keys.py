@@ -128,3 +128,21 @@ def test_a_failed_undo_keeps_its_entry(qtbot, ui, lib: Library, monkeypatch) -> 
     ui.undo_keys(qtbot, window)
     ui.settle(qtbot, window)
     assert ui.user_labels(lib, [image]) == {(image, "first"): "accepted"}
+
+
+def test_a_category_with_no_tag_is_one_message_and_no_undo_entry(
+        qtbot, ui, lib: Library, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text: shown.append(text))
+    window = ui.open_window(qtbot, lib)
+    image = first_id(window)
+    ui.click_image(qtbot, window, image)
+    ui.add_tags(qtbot, window, "Blue_Hair character:")
+    ui.settle(qtbot, window)
+    assert len(shown) == 1 and "character" in shown[0]
+    assert window.labels.stack.count() == 0
+    ui.add_tags(qtbot, window, "Blue_Hair")  # names are normalised as everywhere else
+    ui.settle(qtbot, window)
+    assert ui.user_labels(lib, [image]) == {(image, "blue_hair"): "accepted"}

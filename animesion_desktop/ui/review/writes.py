@@ -1,9 +1,9 @@
 """Review decisions go through one ordered write lane and onto an undo stack.
 
-``OrderedWrites`` is a lane of one thread, so writes and their undos run in the order the user
-acted: an undo submitted right after its decision always finds the decision's changes recorded.
-The window hands the review page its own shared lane and QUndoStack when it has them; this
-one-thread lane is the stand-alone fallback.
+The lane has one thread, so writes and their undos run in the order the user acted: an undo
+submitted right after its decision always finds the decision's changes recorded. The window
+hands the page its write lane (``Lanes.writes``) and the labels' QUndoStack, so review decisions
+and grid edits share one history; ``OrderedWrites`` is the stand-alone fallback.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QThreadPool
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QUndoCommand
 
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.library.library import LabelChange
-from animesion_desktop.ui.workers import TaskRunner
+from animesion_desktop.ui.lanes import OrderedLane
 
 
 class WriteLane(Protocol):
@@ -24,18 +24,11 @@ class WriteLane(Protocol):
             on_error: Callable[[str], None] | None = ...) -> None: ...
 
 
-class OrderedWrites(QObject):
-    """Runs write functions one at a time, in submission order, off the GUI thread."""
+class OrderedWrites(OrderedLane):
+    """A write lane of the page's own, for a page used without the window's lanes."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        pool = QThreadPool(self)
-        pool.setMaxThreadCount(1)  # one thread: first in, first out
-        self._runner = TaskRunner(pool, parent=self)
-
-    def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
-            on_error: Callable[[str], None] | None = None) -> None:
-        self._runner.run(fn, on_done, on_error)
+        super().__init__("writes", parent)
 
 
 Changes = list[LabelChange]
@@ -69,3 +62,30 @@ class LabelsCommand(QUndoCommand):
             return changes
 
         self._lane.run(do, self._on_undone, self._on_failed)
+
+
+class WriteCommand(QUndoCommand):
+    """One undo step of any write: ``apply()`` on redo (its result is kept), ``revert(result)``
+    on undo; both on the lane, with ``on_done(result)`` on the GUI thread after each."""
+
+    def __init__(self, lane: WriteLane, text: str, apply: Callable[[], Any],
+                 revert: Callable[[Any], None], on_done: Callable[[Any], None],
+                 on_failed: Callable[[str], None]) -> None:
+        super().__init__(text)
+        self._lane, self._apply, self._revert = lane, apply, revert
+        self._on_done, self._on_failed = on_done, on_failed
+        self._result: Any = None  # read and written on the lane's thread only
+
+    def redo(self) -> None:
+        def do() -> Any:
+            self._result = self._apply()
+            return self._result
+
+        self._lane.run(do, self._on_done, self._on_failed)
+
+    def undo(self) -> None:
+        def do() -> Any:
+            self._revert(self._result)
+            return self._result
+
+        self._lane.run(do, self._on_done, self._on_failed)
