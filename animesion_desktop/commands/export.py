@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from animesion_desktop.commands.progress import drive
-from animesion_desktop.core.exchange import EXPORT_FORMATS, ExportError, ExportOptions, export
+from animesion_desktop.core.exchange import EXPORT_FORMATS, ExportOptions, export
 from animesion_desktop.core.exchange.options import LABEL_MODES, LINK_MODES
 from animesion_desktop.core.library import Library
 
@@ -54,9 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def options_from(args: argparse.Namespace) -> ExportOptions:
-    labels = args.labels or ("accepted" if args.format in ("ours", "dafre") else "effective")
     return ExportOptions(
-        format=args.format, dest=args.dest, query=args.query, labels=labels, link=args.link,
+        format=args.format, dest=args.dest, query=args.query, labels=args.labels or "",
+        link=args.link,
         min_per_class=args.min_per_class, seed=args.seed, split_fractions=tuple(args.split),
         overwrite=args.overwrite, dry_run=args.dry_run, beside=args.beside, spaces=args.spaces,
         character_first=args.character_first, threshold=args.threshold,
@@ -65,15 +65,10 @@ def options_from(args: argparse.Namespace) -> ExportOptions:
 
 
 def run(args: argparse.Namespace) -> int:
-    from animesion_desktop.core.errors import UserError
-
     opts = options_from(args)
     cancel = threading.Event()
     with Library.open(args.library) as lib:
-        try:
-            summary = drive(export(lib, opts, cancel), cancel)
-        except ExportError as exc:
-            raise UserError(str(exc)) from None
+        summary = drive(export(lib, opts, cancel), cancel)  # ExportError: one line, exit 2
     if summary.dry_run:
         for path in summary.planned[:SHOWN]:
             print(f"  would write {path}")

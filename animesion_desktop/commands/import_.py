@@ -12,7 +12,7 @@ from pathlib import Path
 
 from animesion_desktop.commands.progress import drive
 from animesion_desktop.core.exchange import IMPORT_FORMATS, ImportOptions
-from animesion_desktop.core.exchange.import_job import ImportSourceError, import_labels
+from animesion_desktop.core.exchange.import_job import import_labels
 from animesion_desktop.core.library import Library
 
 SHOWN = 20
@@ -35,16 +35,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from animesion_desktop.core.errors import UserError
-
     opts = ImportOptions(format=args.format, src=args.src, dry_run=args.dry_run, scan=args.scan,
                          strip_number=args.strip_number)
     cancel = threading.Event()
     with Library.open(args.library) as lib:
-        try:
-            summary = drive(import_labels(lib, opts, cancel), cancel)
-        except ImportSourceError as exc:
-            raise UserError(str(exc)) from None
+        summary = drive(import_labels(lib, opts, cancel), cancel)
     for problem in summary.problems[:SHOWN]:
         print(f"animesion: {problem.line()}", file=sys.stderr)
     if len(summary.problems) > SHOWN:

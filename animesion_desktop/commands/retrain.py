@@ -14,14 +14,7 @@ import threading
 from pathlib import Path
 
 from animesion_desktop.commands.progress import drive
-from animesion_desktop.core.exchange.child import ChildError
-from animesion_desktop.core.exchange.retrain import (
-    RetrainError,
-    RetrainOptions,
-    figure_lines,
-    retrain,
-)
-from animesion_desktop.core.exchange.writer import ExportError
+from animesion_desktop.core.exchange.retrain import RetrainOptions, figure_lines, retrain
 from animesion_desktop.core.library import Library
 
 
@@ -59,8 +52,6 @@ def _ask(question: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from animesion_desktop.core.errors import UserError
-
     extra = list(args.train_args)
     if extra and extra[0] == "--":
         extra = extra[1:]
@@ -69,10 +60,8 @@ def run(args: argparse.Namespace) -> int:
                           activate=args.activate, train_args=tuple(extra))
     cancel = threading.Event()
     with Library.open(args.library) as lib:
-        try:
-            result = drive(retrain(lib, opts, cancel), cancel, unit="s")
-        except (RetrainError, ChildError, ExportError) as exc:
-            raise UserError(str(exc)) from None
+        # RetrainError, ChildError, ExportError are UserErrors: one line, exit 2.
+        result = drive(retrain(lib, opts, cancel), cancel, unit="s")
         if result.export is not None:
             for line in result.export.lines():
                 print(line)

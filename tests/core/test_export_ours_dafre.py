@@ -144,3 +144,17 @@ def test_a_cancelled_ours_export_writes_no_labels_csv(lib, tmp_path):
     assert summary.cancelled and 0 < summary.files < 65
     # The tables come last: a cancelled export is never mistaken for a complete one.
     assert not (dest / "labels.csv").exists()
+
+
+def test_an_image_keeps_its_split_when_the_collection_grows(lib, tmp_path):
+    from exchange_kit import image, scan
+
+    labelled_library(lib, tmp_path / "art", counts=(20, 20))
+    before = run_export(lib, "ours", tmp_path / "a", seed=1).split_of
+    new = [image(tmp_path / "art" / "shana" / f"new{i}.png", 5000 + i) for i in range(2)]
+    scan(lib, tmp_path / "art")
+    lib.set_label([lib.image_for_path(p) for p in new], "character:shana", "accepted")
+    after = run_export(lib, "ours", tmp_path / "b", seed=1).split_of
+    moved = [i for i in before if before[i] != after[i]]
+    assert len(after) == len(before) + 2
+    assert len(moved) <= 2  # at most the boundary shifts by the images added

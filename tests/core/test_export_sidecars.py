@@ -146,3 +146,20 @@ def test_kohya_threshold_adds_predictions_but_never_rejected_tags(lib, tmp_path)
     caption = next(dest.glob("*.txt")).read_text()
     # hat scores 0.9 but the user rejected it; frown is under the threshold.
     assert caption == "hatsune_miku, hatsune_miku_hair, smile\n"
+
+
+def test_kohya_beside_reports_two_images_that_would_share_a_caption(lib, tmp_path):
+    from exchange_kit import image, scan
+
+    root = tmp_path / "art"
+    a, b = image(root / "x.png", 1), image(root / "y.png", 2)
+    (root / "y.png").rename(root / "x.bmp")  # x.png and x.bmp: both want x.txt
+    scan(lib, root)
+    with lib.read() as s:
+        ids = [i for (i,) in s.connection().exec_driver_sql("SELECT id FROM images")]
+    lib.set_label(ids, "smile", "accepted")
+    summary = run_export(lib, "kohya", tmp_path / "d", beside=True)
+    assert summary.images == 1
+    assert [lo.reason.split(":")[0] for lo in summary.left_out] == ["caption file shared with another image"]
+    assert (root / "x.txt").read_text() == "smile\n"
+    assert a.exists() and not b.exists()

@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.jobs import Job, Progress
 
 TICK = 0.5
 STOP_GRACE = 10.0
 
 
-class ChildError(Exception):
+class ChildError(UserError):
     """The child process failed; the message carries its last error line."""
 
 

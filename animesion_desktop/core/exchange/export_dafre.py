@@ -31,7 +31,8 @@ def plan_dafre(records: list[ImageRecord], opts: ExportOptions, meta: dict[str, 
     rows = labelled(records, opts, summary, one_character=True)
     classes = sorted({c[0] for _, c, _ in rows})
     class_id = {c: i for i, c in enumerate(classes)}
-    splits = stratified_split([c[0] for _, c, _ in rows], opts.split_fractions, opts.seed)
+    splits = stratified_split([c[0] for _, c, _ in rows], opts.split_fractions, opts.seed,
+                              [r.hash for r, _, _ in rows])
     per_split: dict[str, list[list[Any]]] = {s: [] for s in SPLITS}
     tag_rows: dict[str, list[list[Any]]] = {s: [] for s in SPLITS}
     for (rec, chars, tags), split in zip(rows, splits, strict=True):

@@ -9,6 +9,7 @@ shuffled); ``threshold`` also captions predictions scoring at least that, ``excl
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from animesion_desktop.core.exchange.common import export_name, missing_file, where
@@ -40,6 +41,7 @@ def caption_tokens(rec: ImageRecord, opts: ExportOptions) -> list[str]:
 def plan_kohya(records: list[ImageRecord], opts: ExportOptions, meta: dict[str, Any]) -> Plan:
     summary = ExportSummary("kohya", opts.dest)
     plan = Plan(summary=summary)
+    taken: set[Path] = set()
     for rec in records:
         if rec.path is None:
             summary.left_out.append(missing_file(rec))
@@ -50,8 +52,14 @@ def plan_kohya(records: list[ImageRecord], opts: ExportOptions, meta: dict[str, 
             continue
         text = ", ".join(tokens) + "\n"
         if opts.beside:
-            for path in rec.paths:
-                plan.add_text(path.with_suffix(".txt"), text, beside=True)
+            targets = [p.with_suffix(".txt") for p in rec.paths]
+            clash = next((t for t in targets if t in taken), None)
+            if clash is not None:  # a.png and a.jpg would share a.txt: neither tool could tell
+                summary.left_out.append(LeftOut(where(rec), f"caption file shared with another image: {clash}"))
+                continue
+            for target in targets:
+                taken.add(target)
+                plan.add_text(target, text, beside=True)
         else:
             name = export_name(rec)
             plan.add_image(opts.dest / name, rec.path)

@@ -76,7 +76,8 @@ def plan_ours(records: list[ImageRecord], opts: ExportOptions, meta: dict[str, A
     summary = ExportSummary("ours", opts.dest)
     plan = Plan(summary=summary)
     rows = labelled(records, opts, summary, one_character=False)
-    splits = stratified_split([single(c) for _, c, _ in rows], opts.split_fractions, opts.seed)
+    splits = stratified_split([single(c) for _, c, _ in rows], opts.split_fractions, opts.seed,
+                              [r.hash for r, _, _ in rows])
     label_rows, class_counts, tag_counts = [], Counter[str](), Counter[tuple[str, str]]()
     for (rec, chars, tags), split in zip(rows, splits, strict=True):
         assert rec.path is not None

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.exchange.entries import Entry, Item, Known, Problem
 from animesion_desktop.core.exchange.import_booru import read_booru
 from animesion_desktop.core.exchange.import_captions import read_captions
@@ -42,7 +43,7 @@ BATCH = 2000  # labels per write transaction
 USER = "user"
 
 
-class ImportSourceError(Exception):
+class ImportSourceError(UserError):
     """An import that cannot start (no such source); problems inside it are reported instead."""
 
 

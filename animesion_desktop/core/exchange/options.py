@@ -16,7 +16,9 @@ class ExportOptions:
     format: str
     dest: Path
     query: str = ""  # a search; empty: every image
-    labels: str = "effective"  # effective tags (what search shows) or accepted decisions only
+    # "effective" (what search shows) or "accepted" (your decisions only); default: accepted for
+    # the training sets (ours, dafre), effective for the rest.
+    labels: str = ""
     link: str = "hardlink"  # how images reach an ours/dafre/kohya export
     min_per_class: int = 3  # ours/dafre: characters with fewer images go to the report
     seed: int = 0
@@ -30,6 +32,10 @@ class ExportOptions:
     threshold: float | None = None  # also caption predictions scoring at least this
     exclude: tuple[str, ...] = ()
     keep_tokens: int = 0  # kohya's keep_tokens: the first N tokens are character/copyright
+
+    def __post_init__(self) -> None:
+        if not self.labels:
+            self.labels = "accepted" if self.format in ("ours", "dafre") else "effective"
 
     def check(self) -> None:
         if self.format not in EXPORT_FORMATS:

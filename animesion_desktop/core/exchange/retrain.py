@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.exchange.child import run_child
 from animesion_desktop.core.exchange.export_job import export
 from animesion_desktop.core.exchange.options import ExportOptions
@@ -27,7 +28,7 @@ from animesion_desktop.core.jobs import Job, Progress
 from animesion_desktop.core.library import Library
 
 
-class RetrainError(Exception):
+class RetrainError(UserError):
     """A retrain that cannot go on (too few labels, a failed training run); one clear line."""
 
 

@@ -7,12 +7,18 @@ test image, and at least one image stays in train.
 
 from __future__ import annotations
 
-import random
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 
 
-def stratified_split(keys: Sequence[str], fractions: Sequence[float], seed: int) -> list[str]:
+def stratified_split(keys: Sequence[str], fractions: Sequence[float], seed: int,
+                     ids: Sequence[str] | None = None) -> list[str]:
+    """A split name per item. ``ids`` (content hashes) order each class by a seeded hash of the
+    image rather than by position, so an image keeps its split from one export to the next
+    unless its class grows across a boundary: a new pack is then compared with the old one on
+    images the old one was not trained on."""
+    ids = list(ids) if ids is not None else [str(i) for i in range(len(keys))]
     total = sum(fractions)
     f_train, f_val, f_test = (f / total for f in fractions)
     groups: dict[str, list[int]] = defaultdict(list)
@@ -20,10 +26,8 @@ def stratified_split(keys: Sequence[str], fractions: Sequence[float], seed: int)
         groups[key].append(i)
     result = ["train"] * len(keys)
     for key in sorted(groups):
-        members = list(groups[key])
-        # One generator per class, seeded by its name: adding a character never reshuffles
-        # the splits of the others.
-        random.Random(f"{seed}:{key}").shuffle(members)
+        members = sorted(groups[key],
+                         key=lambda i: hashlib.sha256(f"{seed}:{ids[i]}".encode()).digest())
         n = len(members)
         n_val, n_test = round(n * f_val), round(n * f_test)
         if n >= 3:

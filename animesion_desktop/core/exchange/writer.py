@@ -12,13 +12,14 @@ import shutil
 import threading
 from pathlib import Path
 
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.exchange.plan import ExportSummary, Plan
 from animesion_desktop.core.jobs import Job, Progress
 
 SHOWN = 5
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """An export that cannot be written as asked; nothing has been written."""
 
 
