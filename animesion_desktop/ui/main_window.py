@@ -64,7 +64,9 @@ class MainWindow(QMainWindow):
         # Issue 10's pages (review, welcome) and menus, composed around what is above.
         from animesion_desktop.ui.menus import install_menus
         from animesion_desktop.ui.modes import install_modes
+        from animesion_desktop.ui.settings_dialog import WindowSettings
 
+        self.prefs = WindowSettings(self)
         self.modes = install_modes(self)
         self.menus = install_menus(self, self.modes)
 

@@ -45,6 +45,9 @@ class WindowMenus(QObject):
                                  QKeySequence.StandardKey.Open)
         self.act_install = self._act(self.file, "&Install model pack…", self.open_packs)
         self.file.addSeparator()
+        self.act_settings = self._act(self.file, "&Settings…", w.prefs.open_dialog,
+                                      QKeySequence.StandardKey.Preferences)
+        self.file.addSeparator()
         self._act(self.file, "&Quit", w.close, QKeySequence.StandardKey.Quit)
 
         self.edit = bar.addMenu("&Edit")
@@ -112,10 +115,13 @@ class WindowMenus(QObject):
 
         lib = self.window.lib
 
+        device = self.window.prefs.settings.device
+        device_arg = None if device == "auto" else device
+
         def make(cancel: threading.Event):  # type: ignore[no-untyped-def]
             from animesion_desktop.core.tagging import tag_images
 
-            return tag_images(lib, pack, cancel)
+            return tag_images(lib, pack, cancel, device=device_arg)
 
         self.window.jobs.lane.submit(QueuedJob(f"Tag with {pack}", make))
 

@@ -134,3 +134,32 @@ def test_empty_library_shows_welcome_and_a_dropped_folder_is_added(qtbot, tmp_pa
         qtbot.waitUntil(lambda: window.lanes.idle(), timeout=T)
     finally:
         lib.close()
+
+
+def test_settings_dialog_persists_beside_the_library(qtbot, window, review_lib) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from animesion_desktop.core import settings as st
+
+    lib, _ids = review_lib
+    window.menus.act_settings.trigger()
+    dialog = window.prefs.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=T)
+    dialog.thumb.setValue(96)
+    qtbot.mouseClick(dialog.watching, Qt.MouseButton.LeftButton)
+    dialog.device.setCurrentText("cpu")
+    qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok),
+                     Qt.MouseButton.LeftButton)
+    assert window.grid.iconSize().width() == 96
+    saved, problems = st.load(lib.location.config_dir)
+    assert problems == []
+    assert (saved.thumbnail_size, saved.watching, saved.device) == (96, False, "cpu")
+    assert str(lib.location.config_dir).startswith(str(lib.location.db_path.parent))
+
+    window.resize(700, 520)  # inside the offscreen screen (800 wide), so nothing is clamped
+    window.close()
+    again = MainWindow(lib)
+    qtbot.addWidget(again)
+    assert again.grid.iconSize().width() == 96
+    assert again.prefs.settings.window_geometry
+    assert (again.size().width(), again.size().height()) == (700, 520)
