@@ -33,6 +33,7 @@ class Settings:
     window_geometry: str = ""  # QMainWindow.saveGeometry(), base64
     window_state: str = ""
     splitters: dict[str, str] = field(default_factory=dict)  # name -> saveState(), base64
+    saved_searches: list[str] = field(default_factory=list)
     version: int = VERSION
 
     def check(self) -> list[str]:
@@ -89,7 +90,8 @@ def load(config_dir: Path) -> tuple[Settings, list[str]]:
     for name, value in data.items():
         if name not in types or name == "version":
             continue  # a newer version's key: ignored, and kept on disk (see save)
-        expected = {"int": int, "str": str, "bool": bool, "dict[str, str]": dict}[str(types[name])]
+        expected = {"int": int, "str": str, "bool": bool, "dict[str, str]": dict,
+                    "list[str]": list}[str(types[name])]
         if isinstance(value, bool) and expected is int or not isinstance(value, expected):
             problems.append(f"{path}: {name}: expected {expected.__name__}, got {value!r}")
             continue

@@ -65,8 +65,11 @@ class MainWindow(QMainWindow):
         from animesion_desktop.ui.menus import install_menus
         from animesion_desktop.ui.modes import install_modes
         from animesion_desktop.ui.settings_dialog import WindowSettings
+        from animesion_desktop.ui.sidebar import install_sidebar
 
         self.prefs = WindowSettings(self)
+        self.sidebar = install_sidebar(self)
+        self.prefs.apply(restore_layout=True)  # the splitter has the sidebar now
         self.modes = install_modes(self)
         self.menus = install_menus(self, self.modes)
 
