@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -48,11 +49,11 @@ class Sidebar(QWidget):
         self.lib, self.reads = lib, reads
         self.folders = QTreeWidget()
         self.folders.setHeaderLabels(["Folders", "Images"])
-        self.folders.setColumnWidth(0, 170)
+        self._columns(self.folders)
         self.folders.itemClicked.connect(self._folder_clicked)
         self.tags = QTreeWidget()
         self.tags.setHeaderLabels(["Tags", "Images"])
-        self.tags.setColumnWidth(0, 170)
+        self._columns(self.tags)
         self.tags.itemClicked.connect(self._tag_clicked)
         self.saved = QListWidget()
         self.saved.itemClicked.connect(lambda item: self.query_requested.emit(item.text()))
@@ -77,6 +78,13 @@ class Sidebar(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 0, 4)
         layout.addWidget(split)
+
+    @staticmethod
+    def _columns(tree: QTreeWidget) -> None:
+        header = tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
 
     @staticmethod
     def _with(view: QWidget, *buttons: QPushButton) -> QWidget:

@@ -27,11 +27,11 @@ class WelcomePage(QWidget):
         self.demo = demo
         title = QLabel("Welcome to Animesion Desktop")
         title.setStyleSheet("font-size: 20pt; font-weight: bold;")
-        text = QLabel("Your library is empty. Add a folder of pictures — they stay where they "
-                      "are; the library only indexes them — then tag them with a model pack "
+        # Broken by hand: a word-wrapped label centred in a box layout is given one line.
+        text = QLabel("Your library is empty. Add a folder of pictures: they stay where they\n"
+                      "are, the library only indexes them. Then tag them with a model pack\n"
                       "and review what it finds.")
-        text.setWordWrap(True)
-        text.setMaximumWidth(560)
+        text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.add_button = QPushButton("Add a folder…")
         self.add_button.setToolTip("Or drop a folder anywhere on this page")
         self.pack_button = QPushButton("Install a model pack…")
