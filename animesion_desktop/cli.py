@@ -20,7 +20,8 @@ from animesion_desktop.core.library import LibraryError
 from animesion_desktop.core.search.errors import QueryError
 
 # name -> module; a module missing here is a command that is not built yet.
-COMMANDS = ("gui", "scan", "watch", "search", "tags", "label", "tag", "show", "packs")
+COMMANDS = ("gui", "scan", "watch", "search", "tags", "label", "tag", "show", "packs",
+            "similar", "duplicates", "clusters")
 
 
 class UserError(Exception):

@@ -101,8 +101,10 @@ class SimilarIndex:
                                         {"ids": _json(chunk)})
                 if len(ids):
                     self._set.add(ids, vecs)
-            if isinstance(self._set, ExactSet) and len(self._set) >= 2 * IVF_FROM:
-                self._load_all(conn, newest)  # grown well past the exact regime: switch
+            grown = (len(self._set) >= 2 * IVF_FROM if isinstance(self._set, ExactSet)
+                     else len(self._set) >= 4 * self._set.trained_on)
+            if grown:  # past the exact regime, or the IVF cells are too few now: rebuild
+                self._load_all(conn, newest)
 
     def _fetch(self, conn: Connection, where: str, params: dict[str, object]
                ) -> tuple[np.ndarray, np.ndarray]:
