@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from animesion_desktop.cli import UserError
 from animesion_desktop.core.library import Library, files
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         index = SimilarIndex(lib, pack_id)
         index.refresh()
         neighbours = index.similar_to(sources, k=args.k)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for n in neighbours:
             located = files.image_locations(lib, n.image_id)
             paths = [str(p) for p in located[1]] if located else []
