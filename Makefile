@@ -15,7 +15,7 @@ $(BIN)/python:
 # only asks for torch>=2.4, so any later compatible release works elsewhere.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q "torch==2.14.1" "torchvision==0.29.1" || $(BIN)/pip install -q "torch>=2.4" "torchvision>=0.19"
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev,pretrained]"
 	touch $(STAMP)
 
 install: $(STAMP)

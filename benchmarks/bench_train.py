@@ -1,7 +1,20 @@
-"""Training throughput: the real data loader (image files, decoding, augmentation in workers)
-against tensors already in memory, side by side, for resnet18 and vit_b16 at 128 px.
+"""Training benchmarks, printed (never asserted).
 
-    .venv/bin/python benchmarks/bench_train.py [--data DIR] [--steps 6]
+Accuracy against time (the default): `animesion-train train --dataset folder --data D
+--max-minutes M` with nothing else (the default recipe: ImageNet EfficientNet-Lite0,
+fine-tuned) next to a ResNet-18 from scratch (`--recipe scratch`), for M = 1, 2, 5, 10 minutes,
+each scored on the held-out test split of moeimouto10 (80/10/10, seeded). That is 36 minutes of
+training; the runs alternate between the two so that a change of machine load hits both.
+
+    .venv/bin/python benchmarks/bench_train.py [--minutes 1 2 5 10] [--old-default]
+
+Skips with a message when ../shared/data/moeimouto10 is absent. Nothing it writes (runs,
+checkpoints) is kept: everything lives in a temporary folder.
+
+Training throughput (`--throughput`): the real data loader (image files, decoding, augmentation
+in workers) against tensors already in memory, side by side, for resnet18 and vit_b16 at 128 px.
+
+    .venv/bin/python benchmarks/bench_train.py --throughput [--data DIR] [--steps 6]
 
 Reads /work/shared/data/moeimouto10 (or --data, a folder per character) when present, else
 draws synthetic characters at 160 px into a temporary folder. Measurements alternate
@@ -63,8 +76,73 @@ def measure(model, loss_fn, prepare, optimizer, loader, steps: int, warmup: int)
     return steps / (time.perf_counter() - start)
 
 
+# label -> the flags of `animesion-train train` besides --dataset/--data/--max-minutes/--out
+RECIPES = {
+    "default recipe": {},
+    "resnet18 scratch": {"recipe": "scratch"},
+}
+# The defaults before the recipe existed: ResNet-18 from scratch, SGD lr 1e-3, batch 32, 10 epochs.
+OLD_DEFAULT = {"recipe": "custom", "epochs": 1000}
+
+
+def train_and_score(data: Path, minutes: float, flags: dict, out: Path) -> tuple[float, dict]:
+    """Test top-1 of one budgeted run (best checkpoint by validation top-1)."""
+    import contextlib
+    import io
+
+    from training.config import resolve_with_recipe
+    from training.evaluate import evaluate
+    from training.loop import train
+
+    given = {"dataset": "folder", "data": str(data), "max_minutes": minutes, "out": str(out),
+             **flags}
+    cfg, _, description = resolve_with_recipe({}, given)
+    with contextlib.redirect_stderr(io.StringIO()):  # the per-step log would drown the table
+        result = train(cfg)
+        report = evaluate(result.best_path, out=out / "eval", split="test")
+    top1 = float(report["heads"]["character"]["top1"])
+    return top1, {"steps": result.steps, "epochs": result.epochs_run,
+                  "minutes": result.elapsed_seconds / 60, "recipe": description}
+
+
+def accuracy_table(args: argparse.Namespace) -> int:
+    data = args.data or MOEIMOUTO
+    if not data.is_dir():
+        print(f"skipped: {data} is not here (the accuracy table needs moeimouto10)")
+        return 0
+    recipes = dict(RECIPES)
+    if args.old_default:
+        recipes["old default (sgd)"] = OLD_DEFAULT
+    print(f"data: {data}; test split of a seeded 80/10/10 split; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, {os.cpu_count()} cores; "
+          f"load average {os.getloadavg()[0]:.1f} at the start")
+    rows: dict[float, dict[str, str]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-train-acc-") as tmp:
+        for minutes in args.minutes:
+            for label, flags in recipes.items():
+                out = Path(tmp) / f"{label.split()[0]}-{minutes:g}"
+                top1, info = train_and_score(data, minutes, flags, out)
+                rows.setdefault(minutes, {})[label] = f"{100 * top1:.1f} %"
+                print(f"  {minutes:g} min, {label}: test top-1 {100 * top1:.1f} % "
+                      f"({info['steps']} steps, {info['epochs']} epochs, "
+                      f"{info['minutes']:.1f} min; load {os.getloadavg()[0]:.1f}) "
+                      f"[{info['recipe']}]", flush=True)
+    labels = list(recipes)
+    print()
+    print("| minutes | " + " | ".join(labels) + " |")
+    print("|---|" + "---|" * len(labels))
+    for minutes, row in rows.items():
+        print(f"| {minutes:g} | " + " | ".join(row.get(lab, "-") for lab in labels) + " |")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--throughput", action="store_true",
+                        help="measure loader throughput instead of accuracy against time")
+    parser.add_argument("--minutes", type=float, nargs="+", default=[1, 2, 5, 10])
+    parser.add_argument("--old-default", action="store_true",
+                        help="also train with the pre-recipe defaults (SGD, batch 32)")
     parser.add_argument("--data", type=Path, help="folder per character (default: moeimouto10)")
     parser.add_argument("--models", nargs="+", default=["resnet18", "vit_b16"])
     parser.add_argument("--image-size", type=int, default=128)
@@ -72,7 +150,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
+    return throughput(args) if args.throughput else accuracy_table(args)
 
+
+def throughput(args: argparse.Namespace) -> int:
     tmp = None
     if args.data is None and MOEIMOUTO.is_dir():
         ds = open_dataset("folder", MOEIMOUTO)

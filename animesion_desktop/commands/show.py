@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from animesion_desktop.cli import UserError
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.tagging.details import image_record
 

@@ -18,7 +18,7 @@ def run(library_path: str | None, query: str = "") -> int:
         window = MainWindow(lib)
         window.show()
         window.grid_controller.run_search(query)
-        window.watch.restart()
+        window.watch.sync()
         return int(app.exec())
     finally:
         lib.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 from torch import nn
 
 from models.config import VIT_FIELDS, ModelConfig
+from models.pretrained import check_backbone_state
 from models.weights import load_state_dict_file, strip_prefix
 
 
@@ -26,19 +27,5 @@ def load_torchvision_backbone(backbone: nn.Module, path: Path, classifier_prefix
     """
     state = strip_prefix(load_state_dict_file(path), "module.")
     state = {k: v for k, v in state.items() if not k.startswith(classifier_prefix)}
-    expected = backbone.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise ValueError(
-            f"{path.name}: does not match the backbone; "
-            f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
-            f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
-        )
-    for key, tensor in state.items():
-        if tuple(tensor.shape) != tuple(expected[key].shape):
-            raise ValueError(
-                f"{path.name}: {key} has shape {tuple(tensor.shape)}, "
-                f"expected {tuple(expected[key].shape)}"
-            )
+    check_backbone_state(backbone, state, path.name)
     backbone.load_state_dict(state, strict=True)

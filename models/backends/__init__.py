@@ -9,6 +9,7 @@ from pathlib import Path
 
 from models.backends.base import Prediction, Predictor, activate
 from models.pack import ModelPack, load_pack
+from models.precision import check_precision
 from models.safezip import pack_root, safe_extract
 
 __all__ = ["Prediction", "Predictor", "activate", "open_predictor"]
@@ -19,14 +20,19 @@ def open_predictor(
     device: str | None = None,
     optimize: bool = True,
     cache_dir: Path | None = None,
+    precision: str | None = None,
 ) -> Predictor:
     """Load ``pack`` (a ModelPack, or a pack folder/.zip path) on ``device`` (None = auto).
 
-    ``optimize`` enables the CPU fast paths (int8 for ViTs, onnxruntime int8 for CNNs) and
-    onnxruntime's full graph optimisation. ``cache_dir`` keeps artifacts a fast path derives
+    ``precision`` is auto, fp32, int8 or bf16 (models.precision; None: ``auto`` when
+    ``optimize``, else fp32). ``auto`` uses a fast path (int8 for ViTs, onnxruntime int8 for
+    CNNs) only once it has agreed with fp32 on the first images; Hugging Face packs stay fp32
+    unless int8 is asked for; ``optimize`` also enables onnxruntime's graph optimisation. ``cache_dir`` keeps artifacts a fast path derives
     from the pack (a CNN's calibrated int8 graph) across runs; None keeps nothing. A .zip pack is extracted to a temporary folder that
     lives as long as the predictor.
     """
+    precision = check_precision(precision if precision is not None
+                                else ("auto" if optimize else "fp32"))
     if not isinstance(pack, ModelPack):
         pack = load_pack(pack)
     tmp = None
@@ -38,15 +44,15 @@ def open_predictor(
     if pack.backend == "torch":
         from models.backends.torch_backend import TorchPredictor
 
-        predictor = TorchPredictor(pack, device, optimize, cache_dir)
+        predictor = TorchPredictor(pack, device, cache_dir=cache_dir, precision=precision)
     elif pack.backend == "onnx":
         from models.backends.onnx_backend import OnnxPredictor
 
-        predictor = OnnxPredictor(pack, device, optimize)
+        predictor = OnnxPredictor(pack, device, precision != "fp32")
     else:
         from models.backends.hf_backend import HFPredictor
 
-        predictor = HFPredictor(pack, device, optimize)
+        predictor = HFPredictor(pack, device, precision == "int8")
     if tmp is not None:
         weakref.finalize(predictor, tmp.cleanup)
     return predictor

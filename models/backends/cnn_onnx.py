@@ -101,6 +101,21 @@ class OnnxCnnRunner:
         self._session = _session(model_bytes, threads)
         self._calibration = [] if quantize else None
 
+    def int8_copy(self, samples: np.ndarray, cache_path: Path | None) -> OnnxCnnRunner | None:
+        """An int8 runner calibrated on ``samples`` [n, 3, S, S] (kept in ``cache_path``), or
+        None when the quantiser cannot handle this graph."""
+        try:
+            data = quantize_int8(self._bytes, [samples[i:i + 16]
+                                               for i in range(0, len(samples), 16)])
+            runner = OnnxCnnRunner(self._bytes, self.head_names, self._threads, quantize=False)
+            runner._session = _session(data, self._threads)
+            runner.quantized = True
+        except Exception:
+            return None
+        if cache_path is not None:
+            _write_atomic(cache_path, data)
+        return runner
+
     def run(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """x: [N, 3, S, S] float32 -> (embedding [N, D], logits per head)."""
         outputs = self._session.run(None, {"image": x})
@@ -121,13 +136,17 @@ class OnnxCnnRunner:
         except Exception:  # quantiser gaps on an unusual graph: stay in fp32
             return
         if self._cache is not None:
-            try:  # atomic: a crash never leaves half a model behind
-                self._cache.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self._cache.with_suffix(".tmp")
-                tmp.write_bytes(quantized)
-                os.replace(tmp, self._cache)
-            except OSError:
-                pass  # a read-only pack folder: calibrate again next time
+            _write_atomic(self._cache, quantized)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    try:  # atomic: a crash never leaves half a model behind
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only pack folder: calibrate again next time
 
 
 def export_cnn(model: AnimesionModel, image_size: int, head_names: list[str], *,

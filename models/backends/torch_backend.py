@@ -1,18 +1,21 @@
-"""Torch backend: our AnimesionModel from weights.safetensors, with CPU fast paths.
+"""Torch backend: our AnimesionModel from weights.safetensors, at a chosen precision.
 
-CPU fast paths (``optimize=True``): ViTs get int8 dynamic quantization of the encoder's
-Linear layers (heads stay fp32, they are cheap and decide the ranking); CNNs are exported to
-ONNX and run by onnxruntime, int8 once calibrated on the first images (cnn_onnx.py); if that is not possible they run
-channels_last and, only where the CPU has native bfloat16, under bfloat16 autocast.
+``precision`` (models.precision): ``fp32`` runs the eager model as trained; ``auto`` (the
+default) starts in fp32 and moves to a fast path only once that path has agreed with fp32 on
+the first images; ``int8`` and ``bf16`` are taken as asked. The CPU fast paths: ViTs get int8
+dynamic quantization of the encoder's Linear layers (the heads and the IFA pooling stay fp32;
+the milder candidate quantizes only the first half of the blocks); CNNs are exported to ONNX
+and run by onnxruntime (fp32, or int8 calibrated on the first images, cnn_onnx.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import copy
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +28,19 @@ from models.base import AnimesionModel
 from models.device import cpu_supports_bf16, select_device
 from models.pack import ModelPack
 from models.pack_checks import TORCH_WEIGHTS
+from models.precision import (
+    CHECK_IMAGES,
+    LABELS,
+    AgreementGate,
+    CandidateBuilder,
+    Output,
+    Runner,
+    check_precision,
+    file_digest,
+    read_record,
+    record_path,
+    write_record,
+)
 from models.registry import build_model
 
 DEFAULT_BATCH = {"cpu": 8, "cuda": 32, "mps": 16}
@@ -63,81 +79,241 @@ def quantize_linear_int8(module: nn.Module) -> bool:
     return True
 
 
-def int8_cache_path(pack: ModelPack, cache_dir: Path | None) -> Path | None:
+def int8_cache_path(pack: ModelPack, cache_dir: Path | None,
+                    digest: str | None = None) -> Path | None:
     """Where the calibrated int8 graph of a CNN pack is kept, named by its weights' hash so a
     replaced pack never meets a stale graph."""
     if cache_dir is None:
         return None
-    digest = hashlib.sha256()
-    with pack.file(TORCH_WEIGHTS).open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return cache_dir / f"{pack.name}-{digest.hexdigest()[:20]}-int8.onnx"
+    digest = digest or file_digest(pack.file(TORCH_WEIGHTS))
+    return cache_dir / f"{pack.name}-{digest[:20]}-int8.onnx"
+
+
+def precision_record_path(pack: ModelPack, cache_dir: Path | None,
+                          digest: str | None = None) -> Path | None:
+    """Where ``auto``'s decision for this pack (and its measurements) is kept."""
+    if cache_dir is None or pack.backend != "torch":
+        return None
+    return record_path(cache_dir, pack.name, digest or file_digest(pack.file(TORCH_WEIGHTS)))
+
+
+def quantize_vit_blocks(model: AnimesionModel, fraction: float) -> bool:
+    """int8 for the Linear layers of the first ``fraction`` of a ViT's blocks only."""
+    layers = _vit_layers(model)
+    if layers is None:
+        return False
+    keep = max(1, int(len(layers) * fraction))
+    return all(quantize_linear_int8(layer) for layer in list(layers)[:keep])
+
+
+def _vit_layers(model: AnimesionModel) -> nn.ModuleList | None:
+    backbone = getattr(model, "backbone", None)
+    for path in (("encoder", "layer"), ("layers",)):  # transformers 4.x / 5.x
+        node: Any = backbone
+        for name in path:
+            node = getattr(node, name, None)
+        if isinstance(node, nn.ModuleList):
+            return node
+    return None
 
 
 class TorchPredictor(Predictor):
     def __init__(self, pack: ModelPack, device: str | None = None, optimize: bool = True,
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, precision: str | None = None) -> None:
         self.pack = pack
+        asked = check_precision(precision if precision is not None
+                                else ("auto" if optimize else "fp32"))
         choice = select_device(device)
         self.device = choice.torch_device
-        self.warnings = choice.warnings
-        model = load_pack_model(pack).to(self.device)
-        self._channels_last = False
-        self._autocast: torch.dtype | None = None
+        self.warnings = list(choice.warnings)
+        self._base = choice.description
+        self.model = load_pack_model(pack).to(self.device)
+        self._activations = {h.name: h.activation for h in pack.heads}
+        self._digest = (file_digest(pack.file(TORCH_WEIGHTS))
+                        if cache_dir is not None else None)
+        self._cache_dir = cache_dir
+        self._gate: AgreementGate | None = None
         self._onnx: OnnxCnnRunner | None = None
-        notes: list[str] = []
-        if optimize and self.device.type == "cpu":
-            if model.family == "vit":
-                backbone = model.backbone  # every ViT has one
-                assert isinstance(backbone, nn.Module)
-                if quantize_linear_int8(backbone):
-                    notes.append("int8 dynamic quantization")
-            else:
-                self._onnx = export_cnn(model, pack.input.size, [h.name for h in pack.heads],
-                                        cache_path=int8_cache_path(pack, cache_dir))
-                if self._onnx is not None:
-                    notes.append(f"onnxruntime · int8 after calibrating on {CALIBRATION} images")
-                else:
-                    model = model.to(memory_format=torch.channels_last)
-                    self._channels_last = True
-                    notes.append("channels_last")
-                    if cpu_supports_bf16():
-                        self._autocast = torch.bfloat16
-                        notes.append("bfloat16 autocast")
-        self.model = model
-        self.device_description = " · ".join([choice.description, *(notes or ["fp32"])])
+        self.agreement: list[dict[str, Any]] | None = None  # what auto measured, when it did
+        self.asked = asked
         self.batch_size = DEFAULT_BATCH.get(self.device.type, 8)
-
-    @contextlib.contextmanager
-    def _precision(self) -> Iterator[None]:
-        if self._autocast is None:
-            yield
+        self._notes: list[str] = []
+        if self.device.type != "cpu" and asked in ("auto", "int8"):
+            if asked == "int8":
+                self.warnings.append("int8 is a CPU path; running in fp32 on this device")
+            self._runner, self._precision = self._eager(), "fp32"
+        elif asked == "fp32":
+            self._runner, self._precision = self._eager(), "fp32"
+        elif asked == "bf16":
+            if self.device.type == "cpu" and not cpu_supports_bf16():
+                self.warnings.append("this CPU has no native bfloat16: bf16 is emulated and "
+                                     "slower than fp32")
+            self._runner, self._precision = self._bf16(), "bf16"
+        elif asked == "int8":
+            self._runner, self._precision = self._int8_explicit()
         else:
-            with torch.autocast(device_type=self.device.type, dtype=self._autocast):
-                yield
+            self._runner, self._precision = self._auto()
+
+    # -- runners: [N, 3, S, S] float32 -> (embedding, probabilities per head) --------------
+
+    def _activate(self, logits: dict[str, Any]) -> dict[str, np.ndarray]:
+        return {h.name: activate(np.asarray(logits[h.name], dtype=np.float32), h.activation)
+                for h in self.pack.heads}
+
+    def _eager(self, model: AnimesionModel | None = None, autocast: torch.dtype | None = None,
+               channels_last: bool = False) -> Runner:
+        net = model if model is not None else self.model
+        if channels_last:
+            net = net.to(memory_format=torch.channels_last)
+
+        def run(batch: np.ndarray) -> Output:
+            x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.inference_mode(), _autocast(self.device, autocast):
+                features = net.forward_features(x)  # [N, D]
+                logits = net.forward_head(features)
+            raw = {k: v.float().cpu().numpy() for k, v in logits.items()}
+            return features.float().cpu().numpy(), self._activate(raw)
+
+        return run
+
+    def _bf16(self) -> Runner:
+        cnn = self.model.family != "vit"
+        return self._eager(autocast=torch.bfloat16, channels_last=cnn)
+
+    def _onnx_runner(self, runner: OnnxCnnRunner) -> Runner:
+        def run(batch: np.ndarray) -> Output:
+            embedding, raw = runner.run(np.ascontiguousarray(batch, dtype=np.float32))
+            return embedding, self._activate(raw)
+
+        return run
+
+    def _vit_int8(self, fraction: float = 1.0) -> Runner | None:
+        quantized = copy.deepcopy(self.model)
+        ok = (quantize_linear_int8(quantized.backbone) if fraction >= 1.0  # type: ignore[arg-type]
+              else quantize_vit_blocks(quantized, fraction))
+        return self._eager(quantized) if ok else None
+
+    def _export(self, quantize: bool) -> OnnxCnnRunner | None:
+        return export_cnn(self.model, self.pack.input.size, [h.name for h in self.pack.heads],
+                          quantize=quantize,
+                          cache_path=int8_cache_path(self.pack, self._cache_dir, self._digest))
+
+    def _int8_explicit(self) -> tuple[Runner, str]:
+        if self.model.family == "vit":
+            runner = self._vit_int8()
+            if runner is not None:
+                self._notes.append("int8 dynamic quantization")
+                return runner, "int8"
+        else:
+            self._onnx = self._export(quantize=True)
+            if self._onnx is not None:
+                self._notes.append(f"onnxruntime · int8 after calibrating on {CALIBRATION} images")
+                return self._onnx_runner(self._onnx), "int8"
+        self.warnings.append("int8 is not available on this platform; running in fp32")
+        return self._eager(), "fp32"
+
+    # -- auto ----------------------------------------------------------------------------
+
+    def _record_path(self) -> Path | None:
+        return precision_record_path(self.pack, self._cache_dir, self._digest)
+
+    def _auto(self) -> tuple[Runner, str]:
+        """The recorded decision for this pack, else an AgreementGate over the candidates."""
+        record = read_record(self._record_path())
+        cnn = self.model.family != "vit"
+        reference: Runner = self._eager()
+        fp32_onnx: OnnxCnnRunner | None = None
+        if cnn:
+            # onnxruntime's fp32 graph computes what the eager model does (to ~1e-6), faster.
+            fp32_onnx = export_cnn(self.model, self.pack.input.size,
+                                   [h.name for h in self.pack.heads], quantize=False)
+            if fp32_onnx is not None:
+                reference = self._onnx_runner(fp32_onnx)
+                self._notes.append("onnxruntime")
+        if record is not None and record.get("device") == self.device.type:
+            self.agreement = list(record.get("checked") or [])
+            chosen = str(record["precision"])
+            runner = self._build_recorded(chosen, reference)
+            if runner is not None:
+                return runner, chosen
+        candidates: list[tuple[str, CandidateBuilder]]
+        if cnn:
+            candidates = [("int8", self._cnn_int8_candidate(fp32_onnx))] if fp32_onnx else []
+        else:
+            candidates = [("int8", lambda samples: self._vit_int8()),
+                          ("int8-partial", lambda samples: self._vit_int8(0.5))]
+        if not candidates:
+            return reference, "fp32"
+        self._gate = AgreementGate(reference, candidates, self._activations,
+                                   window=CHECK_IMAGES, on_decided=self._decided)
+        return self._gate, "checking"
+
+    def _cnn_int8_candidate(self, fp32: OnnxCnnRunner | None) -> CandidateBuilder:
+        def build(samples: np.ndarray) -> Runner | None:
+            if fp32 is None:
+                return None
+            quantized = fp32.int8_copy(samples, int8_cache_path(self.pack, self._cache_dir,
+                                                                self._digest))
+            return None if quantized is None else self._onnx_runner(quantized)
+
+        return build
+
+    def _build_recorded(self, chosen: str, reference: Runner) -> Runner | None:
+        if chosen == "fp32":
+            return reference
+        if self.model.family == "vit":
+            return self._vit_int8(1.0 if chosen == "int8" else 0.5)
+        cached = int8_cache_path(self.pack, self._cache_dir, self._digest)
+        if chosen == "int8" and cached is not None and cached.is_file():
+            runner = self._export(quantize=True)
+            if runner is not None and runner.quantized:
+                return self._onnx_runner(runner)
+        return None  # the graph is gone: check again
+
+    def _decided(self, chosen: str, checked: list[dict[str, Any]]) -> None:
+        self._precision = chosen
+        self.agreement = checked
+        path = self._record_path()
+        if path is not None:
+            write_record(path, chosen=chosen, device=self.device.type, checked=checked)
+
+    # -- the Predictor interface ----------------------------------------------------------
+
+    @property
+    def precision(self) -> str:
+        """The path answering now: fp32, int8, int8-partial, bf16, or "checking" (auto is
+        still comparing, and answers in fp32 meanwhile)."""
+        return self._gate.precision if self._gate is not None else self._precision
+
+    @property
+    def device_description(self) -> str:  # type: ignore[override]
+        return " · ".join([self._base, *self._notes, LABELS.get(self.precision, self.precision)])
+
+    def finish_check(self) -> None:
+        """End of a run shorter than the check window: decide on the images it had."""
+        if self._gate is not None and not self._gate.decided:
+            self._gate.decide()
 
     def predict(self, batch: np.ndarray) -> Prediction:
-        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
+        x = np.asarray(batch, dtype=np.float32)
         if self.pack.input.layout == "NHWC":
-            x = x.permute(0, 3, 1, 2)  # [N,S,S,3] -> [N,3,S,S]: torch models are NCHW
-        if self._onnx is not None:
-            embedding, raw = self._onnx.run(np.ascontiguousarray(x.numpy()))
-            return Prediction(
-                heads={h.name: activate(raw[h.name], h.activation) for h in self.pack.heads},
-                embedding=embedding,
-            )
-        if self._channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), self._precision():
-            features = self.model.forward_features(x)  # [N, D]
-            logits = self.model.forward_head(features)
-        heads = {
-            h.name: activate(logits[h.name].float().cpu().numpy(), h.activation)
-            for h in self.pack.heads
-        }
-        return Prediction(heads=heads, embedding=features.float().cpu().numpy())
+            x = x.transpose(0, 3, 1, 2)  # [N,S,S,3] -> [N,3,S,S]: torch models are NCHW
+        embedding, heads = self._runner(x)
+        return Prediction(heads=heads, embedding=embedding)
 
     def close(self) -> None:
         self.model = None  # type: ignore[assignment]
+        self._runner = None  # type: ignore[assignment]
+        self._gate = None
         self._onnx = None
+
+
+@contextlib.contextmanager
+def _autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
+    if dtype is None:
+        yield
+    else:
+        with torch.autocast(device_type=device.type, dtype=dtype):
+            yield

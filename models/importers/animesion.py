@@ -9,6 +9,9 @@ Those are ``torch.save(model.state_dict())`` files of its wrapper modules:
   holds the head.
 * ResNet-18/50/152: torchvision's keys under ``model.`` (``model.fc`` is the classifier).
 * ShallowNet: ``layer1.*``, ``layer2.*``, ``fc.1`` (hidden) and ``fc.4`` (classifier).
+* EfficientNet-B0 (efficientnet_pytorch): ``_conv_stem``, ``_bn0``, ``_blocks.N.*``,
+  ``_conv_head``, ``_bn1`` and the classifier ``_fc``; rebuilt as ``efficientnet_b0_tf``,
+  which has the same layout and TensorFlow "same" padding.
 
 The class names come from ``classid_classname.csv`` (rows ``class_id,class_name``, no header).
 The architecture is inferred from tensor shapes; every tensor must be used and every weight
@@ -184,6 +187,13 @@ def _map_shallow(state: dict[str, Tensor]) -> dict[str, str]:
     return out
 
 
+def _map_efficientnet(state: dict[str, Tensor]) -> dict[str, str]:
+    return {
+        k: ("head.heads.character." + k[4:]) if k.startswith("_fc.") else "backbone." + k
+        for k in state
+    }
+
+
 def _detect(
     state: dict[str, Tensor], image_size: int | None, num_attention_heads: int | None
 ) -> tuple[ModelConfig, dict[str, str], str]:
@@ -221,11 +231,19 @@ def _detect(
             name="shallow", heads={"character": state["fc.4.weight"].shape[0]}, image_size=size
         )
         return config, _map_shallow(state), "shallow"
-    if any(k.startswith("_conv_stem.") for k in state):
-        raise PackError(
-            "EfficientNet checkpoints of the original project (efficientnet_pytorch "
-            "layout) are not supported"
+    if "_conv_stem.weight" in state:
+        if "_fc.weight" not in state:
+            raise PackError("_fc.weight: missing (no classifier in the checkpoint)")
+        if "_blocks.0._se_reduce.weight" not in state:
+            raise PackError(
+                "an EfficientNet without squeeze-excitation (_se_reduce) is not the original "
+                "project's EfficientNet-B0"
+            )
+        config = ModelConfig(
+            name="efficientnet_b0_tf", heads={"character": state["_fc.weight"].shape[0]},
+            image_size=image_size or 224,
         )
+        return config, _map_efficientnet(state), "efficientnet"
     raise PackError(f"not an Animesion checkpoint; its keys start with: {_names(list(state), 5)}")
 
 
@@ -284,9 +302,10 @@ def _original_key(key: str, config: ModelConfig, family: str) -> str:
             if key.startswith(new):
                 return old + key[len(new) :]
         return key
-    if family == "resnet":
+    if family in ("resnet", "efficientnet"):
+        fc = "model.fc." if family == "resnet" else "model._fc."
         if key.startswith("head.heads.character."):
-            return "model.fc." + key.rsplit(".", 1)[1]
+            return fc + key.rsplit(".", 1)[1]
         return "model." + key.removeprefix("backbone.")
     if key.startswith("head.heads.character."):
         head = "inter_class_head.4." if config.ifa else "model.fc."
@@ -332,7 +351,7 @@ def import_animesion_checkpoint(
 ) -> ModelPack:
     """Convert an Animesion .ckpt/.pth into a torch pack folder at ``out_dir``.
 
-    ``image_size`` is only needed for ResNets (default 224; a ViT's comes from its position
+    ``image_size`` is only needed for ResNets and EfficientNets (default 224; a ViT's comes from its position
     embeddings); ``num_attention_heads`` only when the hidden size is not a multiple of 64.
     """
     checkpoint = Path(checkpoint)
@@ -356,7 +375,8 @@ def import_animesion_checkpoint(
             f"{config.heads['character']} outputs"
         )
     labels = tuple(Label(c, "character", CHARACTER_THRESHOLD) for c in classes)
-    imagenet = family == "resnet"  # the original trained ResNets with ImageNet statistics
+    # The original fine-tuned its ImageNet CNNs with ImageNet statistics.
+    imagenet = family in ("resnet", "efficientnet")
     spec = InputSpec(
         size=config.image_size,
         resize="stretch",

@@ -8,7 +8,7 @@ import torch
 
 from models.backends import open_predictor
 from models.backends.onnx_backend import choose_providers
-from models.device import DeviceError, cpu_supports_bf16
+from models.device import DeviceError
 from models.pack import write_pack
 from models.registry import create_model
 from models.spec import InputSpec
@@ -26,8 +26,8 @@ def _pack(tmp_path, kit, name: str, model, size: int):
     )
 
 
-def _agreement(pack, batch: np.ndarray, head: str) -> tuple[float, str]:
-    fast = open_predictor(pack, device="cpu", optimize=True)
+def _agreement(pack, batch: np.ndarray, head: str, precision: str = "auto") -> tuple[float, str]:
+    fast = open_predictor(pack, device="cpu", precision=precision)
     exact = open_predictor(pack, device="cpu", optimize=False)
     a, b = fast.predict(batch).heads[head], exact.predict(batch).heads[head]
     assert a.shape == b.shape and np.isfinite(a).all()
@@ -42,7 +42,7 @@ def test_vit_int8_fast_path_agrees_with_fp32(tmp_path, kit) -> None:
     )
     pack = _pack(tmp_path, kit, "vit", model, 32)
     batch = np.random.default_rng(0).normal(size=(32, 3, 32, 32)).astype(np.float32)
-    agreement, description = _agreement(pack, batch, "character")
+    agreement, description = _agreement(pack, batch, "character", precision="int8")
     if torch.backends.quantized.engine != "none":
         assert "int8 dynamic quantization" in description
     assert agreement >= 0.9
@@ -70,8 +70,8 @@ def test_cnn_switches_to_int8_after_calibration_and_keeps_its_ranking(tmp_path, 
     model = create_model("resnet18", heads={"character": 10}, image_size=64)
     pack = _pack(tmp_path, kit, "cnn8", model, 64)
     cache = tmp_path / "cache"
-    fast = open_predictor(pack, device="cpu", optimize=True, cache_dir=cache)
-    plain = open_predictor(pack, device="cpu", optimize=False)
+    fast = open_predictor(pack, device="cpu", precision="int8", cache_dir=cache)
+    plain = open_predictor(pack, device="cpu", precision="fp32")
     rng = np.random.default_rng(3)
     # Structured inputs (a few colour blobs), not white noise: closer to what calibration sees.
     def batch(n: int) -> np.ndarray:
@@ -88,13 +88,13 @@ def test_cnn_switches_to_int8_after_calibration_and_keeps_its_ranking(tmp_path, 
     assert a.embedding.shape == b.embedding.shape
     # the calibrated graph is cached beside the pack: a new predictor starts in int8
     assert len(list(cache.glob("*-int8.onnx"))) == 1
-    again = open_predictor(pack, device="cpu", optimize=True, cache_dir=cache)
+    again = open_predictor(pack, device="cpu", precision="int8", cache_dir=cache)
     assert again._onnx is not None and again._onnx.quantized
     np.testing.assert_allclose(again.predict(test).heads["character"], a.heads["character"],
                                atol=1e-5)
 
 
-def test_cnn_falls_back_to_channels_last_when_export_fails(tmp_path, kit, monkeypatch) -> None:
+def test_cnn_without_onnx_export_runs_fp32(tmp_path, kit, monkeypatch) -> None:
     import models.backends.torch_backend as tb
 
     monkeypatch.setattr(tb, "export_cnn", lambda *a, **k: None)
@@ -103,9 +103,12 @@ def test_cnn_falls_back_to_channels_last_when_export_fails(tmp_path, kit, monkey
     pack = _pack(tmp_path, kit, "cnn", model, 64)
     batch = np.random.default_rng(1).normal(size=(16, 3, 64, 64)).astype(np.float32)
     agreement, description = _agreement(pack, batch, "character")
-    assert "channels_last" in description
-    assert ("bfloat16 autocast" in description) == cpu_supports_bf16()
-    assert agreement >= 0.9
+    assert description.endswith("fp32") and agreement == 1.0
+    forced = open_predictor(pack, device="cpu", precision="int8")
+    assert forced.precision == "fp32" and any("int8" in w for w in forced.warnings)
+    bf16 = open_predictor(pack, device="cpu", precision="bf16")
+    assert bf16.precision == "bf16" and "bf16" in bf16.device_description
+    assert bf16.predict(batch).heads["character"].shape == (16, 10)
 
 
 def test_torch_predictor_embedding_and_batch_size(tmp_path, kit) -> None:

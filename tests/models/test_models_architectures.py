@@ -14,12 +14,17 @@ from models.heads import IFAHead, IFAPooling
 from models.registry import build_model, create_model, list_models
 
 REGISTERED = [
-    "efficientnet_b0", "resnet152", "resnet18", "resnet50", "shallow",
+    "efficientnet_b0", "efficientnet_b0_tf", "efficientnet_lite0", "efficientnet_lite1",
+    "efficientnet_lite2", "resnet152", "resnet18", "resnet50", "shallow",
     "vit_b16", "vit_b32", "vit_l16", "vit_l32",
 ]  # fmt: skip
 VIT_DEPTH = {"vit_b16": 12, "vit_b32": 12, "vit_l16": 24, "vit_l32": 24}
 FEATURES = {
     "efficientnet_b0": 1280,
+    "efficientnet_b0_tf": 1280,
+    "efficientnet_lite0": 1280,
+    "efficientnet_lite1": 1280,
+    "efficientnet_lite2": 1280,
     "resnet152": 2048,
     "resnet18": 512,
     "resnet50": 2048,

@@ -14,7 +14,9 @@ def test_config_file_then_flags(tmp_path):
     flags = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
     cfg = resolve_config(values, flags)
     assert (cfg.model, cfg.batch_size, cfg.ifa, cfg.class_balanced) == ("shallow", 4, False, 0.999)
-    assert cfg.split_fractions == [0.7, 0.2, 0.1] and cfg.epochs == 10
+    # epochs: the scratch recipe (an explicit model without shipped weights) fills it
+    assert cfg.split_fractions == [0.7, 0.2, 0.1] and cfg.epochs == 30
+    assert cfg.recipe == "scratch" and cfg.optimizer == "adamw"
 
 
 def test_toml_and_bad_config_files(tmp_path):
