@@ -10,7 +10,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-for _name in ("tagging_kit", "library_kit", "exchange_kit"):
+for _name in ("tagging_kit", "library_kit", "exchange_kit", "similar_kit"):
     if _name not in sys.modules:
         _spec = importlib.util.spec_from_file_location(_name, Path(__file__).with_name(f"{_name}.py"))
         assert _spec is not None and _spec.loader is not None
