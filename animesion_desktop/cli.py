@@ -1,7 +1,8 @@
 """The ``animesion`` command: the app (default) and its command-line tools.
 
 Each sub-command lives in ``animesion_desktop.commands.<name>`` and provides ``add_parser`` and
-``run``. User errors print one clear line and exit 2; they never show a traceback.
+``run``. User errors (``core.errors.UserError``, raised by the core or a command) print one
+clear line and exit 2; they never show a traceback.
 """
 
 from __future__ import annotations
@@ -16,15 +17,13 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from animesion_desktop.core.library import LibraryError
-from animesion_desktop.core.search.errors import QueryError
+from animesion_desktop.core.errors import UserError
 
 # name -> module; a module missing here is a command that is not built yet.
-COMMANDS = ("gui", "scan", "watch", "search", "tags", "label", "tag", "show", "packs")
+COMMANDS = ("gui", "scan", "watch", "search", "tags", "label", "tag", "show", "packs",
+            "export", "import_", "retrain", "similar", "duplicates", "clusters")
 
-
-class UserError(Exception):
-    """Raised by commands for mistakes the user can fix; printed without a traceback."""
+__all__ = ["COMMANDS", "UserError", "build_parser", "main"]  # UserError: for older imports
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = _stop_on_sigterm() if args.command != "gui" else None
     try:
         return int(args.run(args) or 0)
-    except (UserError, LibraryError, QueryError) as exc:
+    except UserError as exc:  # LibraryError, QueryError, TagError, ... from the core
         print(f"animesion: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

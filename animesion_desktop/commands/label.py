@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from animesion_desktop.core.errors import TagError, UserError
 from animesion_desktop.core.library import Library
+from animesion_desktop.core.library.tags import parse_tag
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,13 +27,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from animesion_desktop.cli import UserError
+def _check_tags(option: str, tags: list[str]) -> None:
+    """Refuse a malformed tag before anything is written, naming the option it came with."""
+    for tag in tags:
+        try:
+            parse_tag(tag)
+        except TagError as exc:
+            raise UserError(f"{option}: {exc}") from exc
 
+
+def run(args: argparse.Namespace) -> int:
     if not (args.accept or args.reject or args.clear):
         raise UserError("nothing to do: give --accept, --reject or --clear with a tag")
     if bool(args.paths) == bool(args.query):
         raise UserError("give image paths or --query, not both and not neither")
+    _check_tags("--accept", args.accept)
+    _check_tags("--reject", args.reject)
+    _check_tags("--clear", args.clear)
     failed = 0
     with Library.open(args.library) as lib:
         if args.query is not None:

@@ -50,6 +50,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("name", metavar="NAME")
     a.set_defaults(run=run_deactivate)
 
+    a = actions.add_parser(
+        "threshold", help="set a threshold: one tag, a category, or every tag of a pack",
+        description="animesion packs threshold NAME [TAG|category:C] VALUE. Thresholds apply "
+        "when the library is read: effective tags follow at once, nothing is rerun.")
+    a.add_argument("name", metavar="NAME")
+    a.add_argument("args", nargs="+", metavar="[TAG|category:C] VALUE")
+    a.set_defaults(run=run_threshold)
+
 
 def _heads(summary: registry.PackSummary) -> str:
     return ", ".join(f"{name} {n}" for name, n in summary.heads) or "-"
@@ -142,4 +150,26 @@ def run_deactivate(args: argparse.Namespace) -> int:
     with Library.open(args.library) as lib:
         registry.set_active(lib, args.name, False)
     print(f"{args.name} is inactive; its results are kept")
+    return 0
+
+
+def run_threshold(args: argparse.Namespace) -> int:
+    from animesion_desktop.core.errors import UserError
+    from animesion_desktop.core.thresholds import set_thresholds
+
+    if len(args.args) > 2:
+        raise UserError(f"packs threshold: expected [TAG|category:C] VALUE, got {args.args}")
+    target = args.args[0] if len(args.args) == 2 else None
+    try:
+        value = float(args.args[-1])
+    except ValueError:
+        raise UserError(f"packs threshold: VALUE must be a number between 0 and 1, "
+                        f"got {args.args[-1]!r}") from None
+    with Library.open(args.library) as lib:
+        change = set_thresholds(lib, args.name, target, value)
+    olds = sorted(set(change.previous.values()))
+    was = f"{olds[0]:g}" if len(olds) == 1 else f"{olds[0]:g}–{olds[-1]:g}"
+    what = target or "every tag"
+    print(f"{args.name}: {what} threshold {value:g} on {change.tags} tag"
+          f"{'s' if change.tags != 1 else ''} (was {was}); effective tags updated, nothing rerun")
     return 0

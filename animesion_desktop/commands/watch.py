@@ -6,9 +6,9 @@ import argparse
 import threading
 import time
 
-from animesion_desktop.cli import UserError
 from animesion_desktop.commands.progress import drive
 from animesion_desktop.commands.scan import print_summary, quiet_pillow_warnings
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.library import Library, files
 from animesion_desktop.core.scan import ScanSummary, Watcher, scan_roots
 

@@ -2,12 +2,15 @@
 
 Each tag shows the model's best score and whether a decision was made. Accept / reject / reset
 act on every selected image; the panel only emits requests, the label controller applies them.
+A and R are shortcuts of the panel (not a key handler), so they fire while the tag list has the
+focus, whose keyboard search would otherwise swallow letters. The add line takes several tags
+at once (one undo step).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
+from PySide6.QtGui import QAction, QBrush, QColor, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -26,7 +29,7 @@ _STATE_MARK = {"accepted": "✔ ", "rejected": "✘ ", None: ""}
 
 
 class DetailPanel(QWidget):
-    label_requested = Signal(str, str)  # tag text, state: accepted | rejected | clear
+    label_requested = Signal(list, str)  # tag texts, state: accepted | rejected | clear
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,9 +47,11 @@ class DetailPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self._tree.setObjectName("tags")
         self._tree.itemDoubleClicked.connect(lambda item: self._request(item, "toggle"))
         self._add = QLineEdit()
-        self._add.setPlaceholderText("Add a tag (e.g. glasses or character:shana) and press Enter")
+        self._add.setPlaceholderText(
+            "Add tags (e.g. glasses character:shana) and press Enter")
         self._add.returnPressed.connect(self._add_tag)
         accept, reject, clear = (QPushButton(t) for t in ("Accept", "Reject", "Reset"))
         accept.setToolTip("Keep this tag on the selected images (A)")
@@ -55,6 +60,14 @@ class DetailPanel(QWidget):
         accept.clicked.connect(lambda: self._request(self._tree.currentItem(), "accepted"))
         reject.clicked.connect(lambda: self._request(self._tree.currentItem(), "rejected"))
         clear.clicked.connect(lambda: self._request(self._tree.currentItem(), "clear"))
+        for key, state in (("A", "accepted"), ("R", "rejected")):
+            act = QAction(self)
+            act.setShortcut(QKeySequence(key))
+            # Only while the focus is in the tag list: a letter typed in the add line is text.
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.triggered.connect(
+                lambda _=False, s=state: self._request(self._tree.currentItem(), s))
+            self._tree.addAction(act)
         buttons = QHBoxLayout()
         for b in (accept, reject, clear):
             buttons.addWidget(b)
@@ -65,9 +78,14 @@ class DetailPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self._add)
         self._selection_size = 0
+        self.image_id: int | None = None
 
     def show_detail(self, detail: ImageDetail | None, selection_size: int = 1) -> None:
         self._selection_size = selection_size
+        current = self._tree.currentItem()
+        keep = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
+        same_image = detail is not None and detail.image_id == self.image_id
+        self.image_id = detail.image_id if detail is not None else None
         self._tree.clear()
         if detail is None:
             self._title.setText("No image selected")
@@ -81,7 +99,11 @@ class DetailPanel(QWidget):
         extra = f"\n{selection_size} images selected: changes apply to all" if selection_size > 1 else ""
         self._title.setText(f"{where}\n{size}{extra}")
         for line in detail.tags:
-            self._tree.addTopLevelItem(self._item(line))
+            item = self._item(line)
+            self._tree.addTopLevelItem(item)
+            if same_image and line.text == keep:
+                # A refresh of the image shown keeps the tag the user is on.
+                self._tree.setCurrentItem(item)
 
     def show_preview(self, image: QImage) -> None:
         """The image's thumbnail, loaded by a worker (never decoded here)."""
@@ -109,17 +131,22 @@ class DetailPanel(QWidget):
         tag = item.data(0, Qt.ItemDataRole.UserRole)
         if state == "toggle":
             state = "rejected" if item.data(1, Qt.ItemDataRole.UserRole) else "accepted"
-        self.label_requested.emit(tag, state)
+        self.label_requested.emit([tag], state)
 
     def _add_tag(self) -> None:
-        tag = self._add.text().strip()
-        if tag:
-            self.label_requested.emit(tag, "accepted")
+        tags = list(dict.fromkeys(self._add.text().split()))
+        if tags:
+            self.label_requested.emit(tags, "accepted")
             self._add.clear()
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
-        keys = {Qt.Key.Key_A: "accepted", Qt.Key.Key_R: "rejected"}
-        if event.key() in keys and self._tree.hasFocus():
-            self._request(self._tree.currentItem(), keys[event.key()])
-            return
-        super().keyPressEvent(event)
+    @property
+    def tree(self) -> QTreeWidget:
+        return self._tree
+
+    @property
+    def add_line(self) -> QLineEdit:
+        return self._add
+
+    def tag_texts(self) -> list[str]:
+        items = (self._tree.topLevelItem(i) for i in range(self._tree.topLevelItemCount()))
+        return [i.data(0, Qt.ItemDataRole.UserRole) for i in items if i is not None]

@@ -1,4 +1,9 @@
-"""Starts the long core jobs (scan, tag) on the job runner and reports their summaries."""
+"""Queues the long core jobs (scan, tag) on the job lane and reports their outcomes.
+
+A job asked for while another runs waits in the queue (shown in the status bar); nothing is
+dropped. Whether a job was the user's is a property of the job itself, so a background job's
+failure is a status line, never a dialog for something the user did not start.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from animesion_desktop.core.library import Library
-from animesion_desktop.ui.workers import JobRunner
+from animesion_desktop.ui.lanes import JobLane, QueuedJob
+
+TAG_ARRIVALS = "Tag new arrivals"
 
 
 def _summary_text(summary: object) -> str:
@@ -21,38 +28,22 @@ class JobsController(QObject):
     failed = Signal(str)  # a job the user asked for failed: worth a dialog
     noted = Signal(str)  # a background job (tagging new arrivals) failed: a status line
 
-    def __init__(self, lib: Library, parent: QObject | None = None) -> None:
+    def __init__(self, lib: Library, lane: JobLane, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._lib = lib
-        self._background = False
-        self._tag_pending = False
-        self.runner = JobRunner(parent=self)
-        self.runner.finished.connect(self._finished)
-        self.runner.failed.connect(self._failed)
+        self.lane = lane
+        lane.finished.connect(lambda _job, summary: self.finished.emit(_summary_text(summary)))
+        lane.failed.connect(self._failed)
 
-    def _finished(self, summary: object) -> None:
-        self.finished.emit(_summary_text(summary))
-        self._next()
+    def _queue(self, job: QueuedJob) -> None:
+        if not self.lane.has_queued(job.title):  # the same job waiting already covers it
+            self.lane.submit(job)
 
-    def _failed(self, message: str) -> None:
-        (self.noted if self._background else self.failed).emit(message)
-        self._next()
-
-    def _next(self) -> None:
-        if self._tag_pending:
-            self._tag_pending = False
-            self.tag_arrivals()
-
-    def _start(self, make_job, background: bool = False) -> None:
-        self._background = background
-        if not self.runner.start(make_job):
-            self.failed.emit("Another job is running; wait for it or cancel it first.")
+    def _failed(self, job: QueuedJob, message: str) -> None:
+        (self.noted if job.background else self.failed).emit(f"{job.title}: {message}")
 
     def tag_arrivals(self) -> None:
         """New images appeared while watching: tag them with the active packs, quietly."""
-        if self.runner.busy:
-            self._tag_pending = True  # run once the current job ends
-            return
         lib = self._lib
 
         def make(cancel: threading.Event):
@@ -60,8 +51,7 @@ class JobsController(QObject):
 
             return tag_images(lib, None, cancel)
 
-        self._background = True
-        self.runner.start(make)
+        self._queue(QueuedJob(TAG_ARRIVALS, make, background=True))
 
     def scan_folder(self, folder: str) -> None:
         lib = self._lib
@@ -72,7 +62,7 @@ class JobsController(QObject):
             lib.add_root(folder)
             return scan_roots(lib, [Path(folder)], cancel)
 
-        self._start(make)
+        self._queue(QueuedJob(f"Add folder {folder}", make))
 
     def scan_all(self) -> None:
         lib = self._lib
@@ -82,7 +72,7 @@ class JobsController(QObject):
 
             return scan_roots(lib, [r.path for r in lib.roots()], cancel)
 
-        self._start(make)
+        self._queue(QueuedJob("Rescan", make))
 
     def tag_new(self) -> None:
         lib = self._lib
@@ -92,4 +82,4 @@ class JobsController(QObject):
 
             return tag_images(lib, None, cancel)
 
-        self._start(make)
+        self._queue(QueuedJob("Tag new images", make))

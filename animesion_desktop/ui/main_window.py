@@ -1,14 +1,15 @@
-"""The main window: composes the search bar, grid, detail panel and status; holds no logic."""
+"""The main window: composes the search bar, grid, detail panel and status; holds no logic.
+
+All threading goes through ``Lanes`` (reads, ordered writes, jobs); see ui/lanes.py.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QLabel,
-    QListView,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -17,58 +18,62 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from animesion_desktop.core import views
 from animesion_desktop.core.library import Library
+from animesion_desktop.ui.detail_controller import DetailController
 from animesion_desktop.ui.detail_panel import DetailPanel
 from animesion_desktop.ui.grid_controller import GridController
-from animesion_desktop.ui.image_model import IMAGE_ID_ROLE, ImageListModel
+from animesion_desktop.ui.grid_view import GridView
+from animesion_desktop.ui.image_model import PAGE, ImageListModel
 from animesion_desktop.ui.job_status import JobStatus
 from animesion_desktop.ui.jobs_controller import JobsController
 from animesion_desktop.ui.label_controller import LabelController
+from animesion_desktop.ui.lanes import Lanes
 from animesion_desktop.ui.search_bar import SearchBar
 from animesion_desktop.ui.watch_controller import WatchController
-from animesion_desktop.ui.workers import TaskRunner
 
 THUMB = 160
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, lib: Library) -> None:
+    def __init__(self, lib: Library, page_size: int = PAGE) -> None:
         super().__init__()
         self.lib = lib
         self.setWindowTitle(f"Animesion Desktop — {lib.location.db_path}")
         self.resize(1280, 800)
 
-        self.model = ImageListModel(THUMB, self)
-        self.grid_controller = GridController(lib, self.model, self)
-        self.labels = LabelController(lib, self)
-        self.jobs = JobsController(lib, self)
-        self.watch = WatchController(lib, self)
-        self._reads = TaskRunner(parent=self)
+        self.lanes = Lanes(self)
+        self.model = ImageListModel(THUMB, self, page_size=page_size)
+        self.grid_controller = GridController(lib, self.model, self.lanes.reads, self)
+        self.labels = LabelController(lib, self.lanes.writes, self)
+        self.jobs = JobsController(lib, self.lanes.jobs, self)
+        self.watch = WatchController(lib, self.lanes.watch, self)
 
         self.search_bar = SearchBar()
-        self.grid = self._make_grid()
+        self.grid = GridView(self.model, THUMB)
         self.detail = DetailPanel()
-        self.job_status = JobStatus(self.jobs.runner)
+        self.detail_controller = DetailController(lib, self.lanes.reads, self.detail, self._error,
+                                                  self)
+        self.job_status = JobStatus(self.lanes.jobs)
         self.count_label = QLabel()
         self._layout()
         self._actions()
         self._wire()
+        self._part2()
+
+    def _part2(self) -> None:
+        # Issue 10's pages (review, welcome) and menus, composed around what is above.
+        from animesion_desktop.ui.menus import install_menus
+        from animesion_desktop.ui.modes import install_modes
+        from animesion_desktop.ui.settings_dialog import WindowSettings
+        from animesion_desktop.ui.sidebar import install_sidebar
+
+        self.prefs = WindowSettings(self)
+        self.sidebar = install_sidebar(self)
+        self.prefs.apply(restore_layout=True)  # the splitter has the sidebar now
+        self.modes = install_modes(self)
+        self.menus = install_menus(self, self.modes)
 
     # -- composition ------------------------------------------------------------------------
-    def _make_grid(self) -> QListView:
-        grid = QListView()
-        grid.setViewMode(QListView.ViewMode.IconMode)
-        grid.setIconSize(QSize(THUMB, THUMB))
-        grid.setGridSize(QSize(THUMB + 24, THUMB + 36))
-        grid.setResizeMode(QListView.ResizeMode.Adjust)
-        grid.setUniformItemSizes(True)
-        grid.setLayoutMode(QListView.LayoutMode.Batched)
-        grid.setMovement(QListView.Movement.Static)
-        grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        grid.setModel(self.model)
-        return grid
-
     def _layout(self) -> None:
         left = QWidget()
         col = QVBoxLayout(left)
@@ -95,14 +100,16 @@ class MainWindow(QMainWindow):
         self.act_scan.triggered.connect(self.jobs.scan_all)
         self.act_tag = QAction("Tag new images", self)
         self.act_tag.triggered.connect(self.jobs.tag_new)
-        self.act_undo = QAction("Undo", self, enabled=False)
-        self.act_undo.triggered.connect(self.labels.undo)
+        stack = self.labels.stack
+        self.act_undo = stack.createUndoAction(self, "Undo")
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.act_redo = stack.createRedoAction(self, "Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         focus = QAction("Search", self)
         focus.triggered.connect(self.search_bar.setFocus)
         focus.setShortcut(QKeySequence.StandardKey.Find)
         self.addAction(focus)
-        for act in (self.act_add, self.act_scan, self.act_tag, self.act_undo):
+        for act in (self.act_add, self.act_scan, self.act_tag, self.act_undo, self.act_redo):
             bar.addAction(act)
 
     def _wire(self) -> None:
@@ -110,57 +117,36 @@ class MainWindow(QMainWindow):
         self.search_bar.completions_wanted.connect(self._complete)
         self.grid_controller.searched.connect(self._on_searched)
         self.grid_controller.search_failed.connect(self._on_search_failed)
+        self.grid_controller.refreshed.connect(self._show_selection)
+        # A new query resets the grid, which clears the selection without selectionChanged:
+        # the panel must not go on showing an image that is no longer selected.
+        self.model.modelReset.connect(self._show_selection)
         self.grid.selectionModel().selectionChanged.connect(self._show_selection)
+        self.grid.selectionModel().currentChanged.connect(self._show_selection)
         self.detail.label_requested.connect(
-            lambda tag, state: self.labels.apply(self.selected_ids(), tag, state))
+            lambda tags, state: self.labels.apply(self.selected_ids(), tags, state))
         self.labels.changed.connect(self._on_labels_changed)
         self.labels.failed.connect(self._error)
-        self.labels.can_undo_changed.connect(self.act_undo.setEnabled)
         self.jobs.finished.connect(self._on_job_finished)
         self.jobs.failed.connect(self._error)
         self.jobs.noted.connect(lambda m: self.statusBar().showMessage(m, 10000))
         self.watch.changed.connect(self._on_watch_changed)
         self.watch.new_images.connect(lambda _ids: self.jobs.tag_arrivals())
         self.watch.failed.connect(lambda m: self.statusBar().showMessage(m, 10000))
-        self.jobs.runner.busy_changed.connect(self._on_busy_changed)
 
     # -- behaviour ---------------------------------------------------------------------------
-    def _on_busy_changed(self, busy: bool) -> None:
-        for act in (self.act_scan, self.act_tag):
-            act.setEnabled(not busy)
-
     def selected_ids(self) -> list[int]:
-        return [i.data(IMAGE_ID_ROLE) for i in self.grid.selectionModel().selectedIndexes()]
+        return self.grid.selected_ids()
 
     def _show_selection(self) -> None:
-        ids = self.selected_ids()
-        current = self.grid.currentIndex()
-        focus = current.data(IMAGE_ID_ROLE) if current.isValid() else (ids[0] if ids else None)
-        if focus is None:
-            self.detail.show_detail(None, 0)
-            return
-        lib, n = self.lib, len(ids)
-
-        def shown(detail: views.ImageDetail | None) -> None:
-            self.detail.show_detail(detail, n)
-            if detail is not None:
-                path = views.thumbnail_file(lib, detail.hash)
-                self._reads.run(lambda: QImage(path), self.detail.show_preview)
-
-        self._reads.run(lambda: views.image_detail(lib, focus), shown, self._error)
+        self.detail_controller.show(self.selected_ids(), self.grid.current_id())
 
     def _complete(self, token: str) -> None:
-        from animesion_desktop.core.search import autocomplete
+        from animesion_desktop.core.search.autocomplete import tag_completions
 
-        cat, sep, name = token.rpartition(":")
         lib = self.lib
-
-        def do() -> list[str]:
-            rows = autocomplete(lib, name, limit=15)
-            return [views.tag_text(c, n) for c, n, _ in rows
-                    if not sep or c == cat]
-
-        self._reads.run(do, lambda items: self.search_bar.set_completions(token, items))
+        self.lanes.reads.run("complete", lambda: tag_completions(lib, token, limit=15),
+                             lambda items: self.search_bar.set_completions(token, items))
 
     def _on_searched(self, query: str, total: int, kind: str) -> None:
         self.search_bar.show_error(None)
@@ -175,22 +161,23 @@ class MainWindow(QMainWindow):
         self.count_label.setText(message.splitlines()[-1] if message else "search failed")
 
     def _on_labels_changed(self, image_ids: list[int], what: str) -> None:
-        self.statusBar().showMessage(what, 5000)
-        self.model.forget_rows(image_ids)
+        if what:
+            self.statusBar().showMessage(what, 5000)
+        self.model.invalidate_rows(image_ids)
         self._show_selection()
 
     def _on_job_finished(self, summary: str) -> None:
         self.statusBar().showMessage(summary, 10000)
         self.grid_controller.refresh()
-        self.watch.restart()  # a scan may have added a root
+        self.watch.sync()  # restarts only if the job changed the roots
 
     def _on_watch_changed(self, summary: str) -> None:
         self.statusBar().showMessage(summary, 10000)
         self.grid_controller.refresh()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self.jobs.runner.cancel()
         self.watch.stop()
+        self.lanes.shut_down()
         super().closeEvent(event)
 
     def _add_folder(self) -> None:

@@ -1,8 +1,10 @@
 """Runs the core Watcher while the app is open, so the grid follows the user's folders.
 
 The watcher calls back on its own thread; this object re-emits those calls as Qt signals, which
-reach the GUI thread queued. Starting and stopping (a database read, an inotify set-up) run on
-the task pool, never on the GUI thread.
+reach the GUI thread queued. Starting and stopping (a database read, an inotify set-up) run in
+order on a lane of their own, never on the GUI thread, so two quick restarts cannot orphan a
+watcher. ``sync()`` restarts only when the set of roots changed: a restart after every job
+would drop what the watcher had noted meanwhile.
 """
 
 from __future__ import annotations
@@ -11,42 +13,61 @@ from PySide6.QtCore import QObject, Signal
 
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.scan import ScanSummary, Watcher
-from animesion_desktop.ui.workers import TaskRunner
+from animesion_desktop.ui.lanes import OrderedLane
 
 
 class WatchController(QObject):
     changed = Signal(str)  # a summary line of what the watcher applied
     new_images = Signal(list)  # ids of images that appeared: to be tagged
     failed = Signal(str)
+    restarted = Signal()
 
-    def __init__(self, lib: Library, parent: QObject | None = None) -> None:
+    def __init__(self, lib: Library, lane: OrderedLane, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._lib = lib
+        self._lane = lane
+        # Both only touched on the lane's thread.
         self._watcher: Watcher | None = None
-        self._tasks = TaskRunner(parent=self)
+        self._roots: frozenset[str] | None = None
+        self.restarts = 0  # how many watchers were started (shown in tests)
 
-    def restart(self) -> None:
-        """(Re)start on the library's current roots; after a folder is added, for instance."""
-        old, lib = self._watcher, self._lib
+    @property
+    def watcher(self) -> Watcher | None:
+        return self._watcher
 
-        def start() -> Watcher | None:
-            if old is not None:
-                old.stop()
-            if not lib.roots():
-                return None
-            return Watcher(lib, on_new_images=self.new_images.emit,
-                           on_flush=self._flushed).start()
+    def sync(self) -> None:
+        """Start the watcher, or restart it if the library's roots changed since it started."""
+        self._lane.run(self._sync, self._synced, self.failed.emit)
 
-        def started(watcher: Watcher | None) -> None:
-            self._watcher = watcher
+    def _sync(self) -> bool:
+        roots = frozenset(str(r.path) for r in self._lib.roots())
+        if roots == self._roots:
+            return False
+        self._stop()
+        self._roots = roots
+        if roots:
+            self._watcher = Watcher(self._lib, on_new_images=self.new_images.emit,
+                                    on_flush=self._flushed).start()
+            self.restarts += 1
+        return True
 
-        self._tasks.run(start, started, self.failed.emit)
+    def _synced(self, restarted: bool) -> None:
+        if restarted:
+            self.restarted.emit()
 
     def _flushed(self, summary: ScanSummary) -> None:
         self.changed.emit(summary.line())
 
-    def stop(self) -> None:
-        """Blocking but short: called when the window closes."""
+    def _stop(self) -> None:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
+
+    def stop(self) -> None:
+        """When the window closes: queued behind any start, then waited for (short)."""
+        self._lane.run(self._stop_for_good)
+        self._lane.wait()
+
+    def _stop_for_good(self) -> None:
+        self._stop()
+        self._roots = None

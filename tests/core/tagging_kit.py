@@ -269,3 +269,29 @@ def write_hf_folder(folder: Path, labels: Sequence[str] = CHARACTERS[:3]) -> Pat
                        label2id={n: i for i, n in enumerate(labels)})
     ViTForImageClassification(config).save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+# -- predictions written directly (review and threshold tests) --------------------------------
+
+
+def add_predictions(lib: Library, pack_id: int, scores: dict[int, dict[str, float]]) -> None:
+    """Store ``{image_id: {"character:alice": 0.9, "red": 0.7}}`` as the pack's predictions
+    (and its inference runs), then refresh the effective tags, as a tagging run would."""
+    from sqlalchemy import text
+
+    from animesion_desktop.core.library import effective
+    from animesion_desktop.core.library.tags import get_or_create_tag, parse_tag
+
+    def add(session):
+        conn = session.connection()
+        for image_id, by_tag in scores.items():
+            for tag, score in by_tag.items():
+                tag_id = get_or_create_tag(session, *parse_tag(tag))
+                conn.execute(text("INSERT OR REPLACE INTO predictions (image_id, pack_id, tag_id, "
+                                  "score) VALUES (:i, :p, :t, :s)"),
+                             {"i": image_id, "p": pack_id, "t": tag_id, "s": score})
+            conn.execute(text("INSERT OR REPLACE INTO inference_runs (image_id, pack_id, at) "
+                              "VALUES (:i, :p, 0)"), {"i": image_id, "p": pack_id})
+        effective.refresh_images(conn, list(scores))
+
+    lib.write(add)

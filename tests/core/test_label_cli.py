@@ -56,3 +56,37 @@ def test_label_needs_a_tag_and_a_target(tmp_path: Path, make_image, capsys) -> N
     assert main(["--library", str(db), "label", str(a)]) == 2
     assert main(["--library", str(db), "label", "-a", "x"]) == 2
     assert "nothing to do" in capsys.readouterr().err
+
+
+def test_an_empty_tag_or_a_bare_category_is_one_line_naming_the_option(
+    tmp_path: Path, make_image, capsys
+) -> None:
+    # defect j: `-a ""` ended in a traceback; `-a "character:"` created a general tag
+    # literally named "character:".
+    db, a = scanned(tmp_path, make_image)
+    for option, tag in (("-a", ""), ("-a", "character:"), ("-r", "  "), ("-c", "rating:")):
+        assert main(["--library", str(db), "label", str(a), option, tag]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        long = {"-a": "--accept", "-r": "--reject", "-c": "--clear"}[option]
+        assert err.startswith(f"animesion: error: {long}: ")
+    with Library.open(db) as lib:
+        assert lib.labels(lib.image_for_path(a)) == []
+        with lib.read() as s:
+            names = [n for (n,) in s.connection().exec_driver_sql("SELECT name FROM tags")]
+    assert not any(":" in n or not n.strip("_") for n in names)
+
+
+def test_a_tag_error_from_the_core_api_is_a_user_error(tmp_path: Path, make_image) -> None:
+    import pytest
+
+    from animesion_desktop.core.errors import TagError, UserError
+
+    db, a = scanned(tmp_path, make_image)
+    with Library.open(db) as lib:
+        image = lib.image_for_path(a)
+        for tag in ("", "character:", "copyright: "):
+            with pytest.raises(TagError) as info:
+                lib.set_label([image], tag, "accepted")
+            assert isinstance(info.value, UserError) and isinstance(info.value, ValueError)
+        assert lib.labels(image) == []

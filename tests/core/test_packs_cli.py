@@ -266,3 +266,45 @@ def test_bad_packs_are_refused_with_the_models_message(libpath, built, capsys,
     assert "not a model this app can import" in capsys.readouterr().err
     assert cli(libpath, "packs", "install", tmp_path / "missing") == 2
     _no_leftovers(libpath)
+
+
+def test_a_replace_whose_database_write_fails_keeps_the_old_pack(libpath, built, tmp_path,
+                                                                  monkeypatch) -> None:
+    # defect k: the new weights used to be moved over the old folder before the write, so a
+    # failed write left the old row pointing at the new weights.
+    from sqlalchemy.exc import OperationalError
+
+    from animesion_desktop.core.tagging import packs_registry as registry
+    from models.pack import load_pack
+
+    assert cli(libpath, "packs", "install", built["pack"]) == 0
+    ids = scan_colours(libpath, tmp_path / "pics", ["red", "blue"])
+    assert cli(libpath, "tag", "--pack", "tiny") == 0
+    with Library.open(libpath) as lib:
+        lib.set_label([ids[0]], "character:alice", "accepted")
+    packs = libpath.parent / "lib.d" / "packs"
+    row = "SELECT id, version, sha256, path FROM packs"
+    before, before_preds = query(libpath, row), query(libpath, "SELECT * FROM predictions")
+    other = h.write_real_pack(tmp_path / "other", name="tiny", seed=1)
+    assert registry.weights_sha256(other) != before[0][2]
+
+    def failing_write(*_args, **_kwargs):
+        raise OperationalError("INSERT INTO packs", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(registry, "record_pack", failing_write)
+    with Library.open(libpath) as lib, pytest.raises(OperationalError):
+        registry.install(lib, other, replace=True)
+    assert query(libpath, row) == before
+    old_path = Path(before[0][3])
+    assert registry.weights_sha256(old_path) == before[0][2]
+    assert load_pack(old_path).name == "tiny"
+    assert query(libpath, "SELECT * FROM predictions") == before_preds
+    assert sorted(p.name for p in packs.iterdir()) == ["tiny"]  # nothing staged is left
+    assert cli(libpath, "tag", "--pack", "tiny") == 0  # the old pack still runs
+
+    monkeypatch.undo()
+    assert cli(libpath, "packs", "install", other, "--replace") == 0
+    ((_, _, sha, path),) = query(libpath, row)
+    assert sha == registry.weights_sha256(other) == registry.weights_sha256(Path(path))
+    assert [p.name for p in packs.iterdir()] == [Path(path).name]  # the old folder went
+    assert ("character", "alice") in effective(libpath, ids[0])  # the label outlived both

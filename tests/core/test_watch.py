@@ -189,7 +189,7 @@ def test_the_debounce_loop_flushes_on_its_own_and_stops(lib, root, make_image) -
         for i in range(5):
             make_image(root / f"{i}.png", seed=i)
         wait_for(lambda: len(seen) >= 5, "the watcher to index 5 files")
-    assert cancel.is_set()
+    assert not watcher.running and not cancel.is_set()  # stopping is not cancelling
     assert rows(lib, "SELECT COUNT(*) FROM files") == [(5,)]
 
 
@@ -263,3 +263,85 @@ def test_watch_command_scans_then_indexes_changes_until_stopped(tmp_path, root, 
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+# -- stopping drops nothing (issue 8 f) --------------------------------------------------------
+def watch_threads(before: set[threading.Thread]) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t not in before and t.is_alive()]
+
+
+def test_events_noted_just_before_stop_are_indexed_by_stop(lib, root, make_image) -> None:
+    # a long quiet time: only stop() can be what records them
+    watcher = Watcher(lib, [root], quiet=600, max_delay=600).start()
+    for i in range(5):
+        make_image(root / f"{i}.png", seed=i)
+    wait_for(lambda: watcher.pending() >= 5, "5 creation events")
+    watcher.stop()
+    assert rows(lib, "SELECT COUNT(*) FROM files WHERE status = 'ok' AND image_id IS NOT NULL"
+                ) == [(5,)]
+    assert watcher.pending() == 0
+
+
+def test_stop_lets_a_flush_in_progress_finish(lib, root, make_image, monkeypatch) -> None:
+    from animesion_desktop.core.scan import scanner
+
+    entered, gate = threading.Event(), threading.Event()
+    real = scanner.process_file
+
+    def slow(*args, **kwargs):
+        entered.set()
+        gate.wait(TIMEOUT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scanner, "process_file", slow)
+    watcher = Watcher(lib, [root], quiet=0.05, max_delay=0.5, workers=1).start()
+    for i in range(12):
+        make_image(root / f"{i:02d}.png", seed=i)
+    wait_for(lambda: watcher.pending() >= 12 or entered.is_set(), "the events")
+    wait_for(entered.is_set, "a flush to start reading files")
+    stopper = threading.Thread(target=watcher.stop)
+    stopper.start()
+    wait_for(lambda: not watcher.running, "stop() to begin")  # the observer is gone
+    gate.set()
+    stopper.join(TIMEOUT)
+    assert not stopper.is_alive()
+    assert rows(lib, "SELECT COUNT(*) FROM files WHERE status = 'ok' AND image_id IS NOT NULL"
+                ) == [(12,)]
+
+
+def test_quick_start_stop_cycles_leave_no_thread_and_keep_watching(lib, root, make_image) -> None:
+    before = set(threading.enumerate())
+    watcher = Watcher(lib, [root], quiet=0.05, max_delay=0.5)
+    watcher.start()
+    watcher.start()  # a second start of a running watcher is not a second observer
+    watcher.stop()
+    watcher.start()
+    watcher.stop()
+    assert watch_threads(before) == []
+    seen: list[int] = []
+    watcher = Watcher(lib, [root], on_new_images=seen.extend, quiet=0.05, max_delay=0.5)
+    watcher.start()
+    watcher.stop()
+    watcher.start()  # started again after a stop: it still flushes on its own
+    try:
+        make_image(root / "late.png", seed=7)
+        wait_for(lambda: len(seen) >= 1, "the restarted watcher to index late.png")
+    finally:
+        watcher.stop()
+    assert watch_threads(before) == []
+    assert status_of(lib, "late.png")[0][2] == "ok"
+
+
+def test_a_failed_flush_keeps_what_it_took_for_the_next(lib, root, watched, make_image,
+                                                        monkeypatch) -> None:
+    watcher = watched.start()
+    for i in range(3):
+        make_image(root / f"{i}.png", seed=i)
+    wait_for(lambda: watcher.pending() >= 3, "3 creation events")
+    real = watcher._reconcile
+    monkeypatch.setattr(watcher, "_reconcile", lambda *a: (_ for _ in ()).throw(OSError("disk")))
+    with pytest.raises(OSError):
+        watcher.flush()
+    assert watcher.pending() >= 3
+    monkeypatch.setattr(watcher, "_reconcile", real)
+    assert watcher.flush().new == 3

@@ -16,7 +16,7 @@ def row(i: int) -> GridRow:
 def test_model_contract(qtmodeltester, qapp) -> None:
     model = ImageListModel(32)
     model.reset(list(range(1, 11)), 10)
-    model.add_rows([row(i) for i in range(1, 11)])
+    model.add_rows(0, [row(i) for i in range(1, 11)])
     qtmodeltester.check(model)
 
 
@@ -25,7 +25,7 @@ def test_rows_and_thumbnails_are_requested_not_loaded(qtbot) -> None:
     model.reset([5, 6, 7], 3)
     wanted: list[list[int]] = []
     thumbs: list[tuple[int, str]] = []
-    model.rows_wanted.connect(wanted.append)
+    model.rows_wanted.connect(lambda _epoch, ids: wanted.append(ids))
     model.thumbnail_wanted.connect(lambda i, h: thumbs.append((i, h)))
     idx = model.index(0)
     assert idx.data(IMAGE_ID_ROLE) == 5
@@ -34,7 +34,7 @@ def test_rows_and_thumbnails_are_requested_not_loaded(qtbot) -> None:
     model.index(1).data(Qt.ItemDataRole.DisplayRole)
     assert len(wanted) == 1  # already requested: not asked again
     with qtbot.waitSignal(model.dataChanged):
-        model.add_rows([row(5), row(6), row(7)])
+        model.add_rows(0, [row(5), row(6), row(7)])
     assert idx.data(Qt.ItemDataRole.DisplayRole) == "5.png"
     assert idx.data(HASH_ROLE) == f"{5:064x}"
     idx.data(Qt.ItemDataRole.DecorationRole)
@@ -55,9 +55,9 @@ def test_paging_asks_for_more_and_ignores_stale_pages(qapp) -> None:
     model.fetchMore(QModelIndex())
     model.fetchMore(QModelIndex())  # a page is already on its way
     assert pages == [(gen, PAGE, PAGE)]
-    model.append_ids(gen - 1, [999])  # from an earlier search: dropped
+    model.append_ids(gen - 1, PAGE, [999])  # from an earlier search: dropped
     assert model.rowCount() == PAGE
-    model.append_ids(gen, [PAGE, PAGE + 1, PAGE + 2])
+    model.append_ids(gen, PAGE, [PAGE, PAGE + 1, PAGE + 2])
     assert model.rowCount() == PAGE + 3
     assert not model.canFetchMore(QModelIndex())
     assert model.row_for(PAGE + 2) == PAGE + 2

@@ -2,91 +2,60 @@
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
-import pytest
 from PIL import Image
+from PySide6.QtCore import Qt
 
-from animesion_desktop.core.jobs import run_to_end
 from animesion_desktop.core.library import Library
-from animesion_desktop.core.scan import scan_roots
-from animesion_desktop.ui.main_window import MainWindow
 
 
-@pytest.fixture
-def lib(tmp_path: Path):
-    pics = tmp_path / "pics"
-    pics.mkdir()
-    for i, colour in enumerate(["red", "green", "blue", "yellow"]):
-        Image.new("RGB", (64 + i, 48), colour).save(pics / f"{colour}.png")
-    library = Library.open(tmp_path / "lib.sqlite")
-    library.add_root(pics)
-    run_to_end(scan_roots(library, [pics], threading.Event()))
-    yield library
-    library.close()
-
-
-def test_search_select_accept_and_undo(qtbot, lib: Library) -> None:
-    window = MainWindow(lib)
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.grid_controller.searched, timeout=10_000):
-        window.grid_controller.run_search("")
+def test_search_select_accept_and_undo(qtbot, ui, lib: Library) -> None:
+    window = ui.open_window(qtbot, lib)
     assert window.model.rowCount() == 4
     assert "4 images" in window.count_label.text()
 
-    window.grid.selectAll()
+    window.grid.setFocus()
+    qtbot.keyClick(window.grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)  # select all
+    ui.settle(qtbot, window)
     assert len(window.selected_ids()) == 4
-    with qtbot.waitSignal(window.labels.changed, timeout=10_000):
-        window.detail.label_requested.emit("smiling", "accepted")
+    ui.add_tags(qtbot, window, "smiling")
+    ui.settle(qtbot, window)
     assert all(lib.effective_tags(i) == [("general", "smiling")] for i in window.selected_ids())
     assert window.act_undo.isEnabled()
 
-    with qtbot.waitSignal(window.grid_controller.searched, timeout=10_000):
-        window.grid_controller.run_search("smiling")
+    qtbot.mouseClick(window.search_bar, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(window.search_bar, "smiling")
+    qtbot.keyClick(window.search_bar, Qt.Key.Key_Return)
+    ui.settle(qtbot, window)
     assert window.model.rowCount() == 4
 
-    with qtbot.waitSignal(window.labels.changed, timeout=10_000):
-        window.act_undo.trigger()
-    assert all(lib.effective_tags(i) == [] for i in lib_ids(lib))
+    window.act_undo.trigger()
+    ui.settle(qtbot, window)
+    assert all(lib.effective_tags(i) == [] for i in window.model.ids)
 
 
-def test_malformed_query_is_shown_not_raised(qtbot, lib: Library) -> None:
-    window = MainWindow(lib)
-    qtbot.addWidget(window)
+def test_malformed_query_is_shown_not_raised(qtbot, ui, lib: Library) -> None:
+    window = ui.open_window(qtbot, lib)
     with qtbot.waitSignal(window.grid_controller.search_failed, timeout=10_000) as failed:
-        window.grid_controller.run_search("blue_hair (red_hair")
+        qtbot.keyClicks(window.search_bar, "blue_hair (red_hair")
+        qtbot.keyClick(window.search_bar, Qt.Key.Key_Return)
     assert "1" in failed.args[0] or "paren" in failed.args[0]
     assert window.search_bar.toolTip() == failed.args[0]
 
 
-def test_thumbnails_arrive_in_the_grid(qtbot, lib: Library) -> None:
-    window = MainWindow(lib)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.grid_controller.searched, timeout=10_000):
-        window.grid_controller.run_search("")
+def test_thumbnails_arrive_in_the_grid(qtbot, ui, lib: Library) -> None:
+    window = ui.open_window(qtbot, lib)
     qtbot.waitUntil(lambda: len(window.model._thumbs) == 4, timeout=10_000)
 
 
-def lib_ids(lib: Library) -> list[int]:
-    from animesion_desktop.core.search import search
-
-    return search(lib, "", limit=None).ids
-
-
-def test_watcher_brings_new_files_into_the_grid(qtbot, lib: Library) -> None:
-    window = MainWindow(lib)
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.grid_controller.searched, timeout=10_000):
-        window.grid_controller.run_search("")
+def test_watcher_brings_new_files_into_the_grid(qtbot, ui, lib: Library) -> None:
+    window = ui.open_window(qtbot, lib)
     assert window.model.rowCount() == 4
-    window.watch.restart()
-    qtbot.waitUntil(lambda: window.watch._watcher is not None, timeout=10_000)
+    window.watch.sync()
+    qtbot.waitUntil(lambda: window.watch.watcher is not None, timeout=10_000)
     root = lib.roots()[0].path
     Image.new("RGB", (30, 30), "purple").save(root / "new.png")
     # The watcher debounces, indexes, and the window refreshes the search; no pack is installed,
     # so tagging the arrival fails quietly in the status bar rather than in a dialog.
     qtbot.waitUntil(lambda: window.model.rowCount() == 5, timeout=30_000)
     window.close()
-    assert window.watch._watcher is None
+    assert window.watch.watcher is None

@@ -15,6 +15,8 @@
                                   (or g / s / q / e)
                       split       optional: train | val | test
       images/       the images, copied or linked
+      classes.csv, tags.csv, left_out.csv   written by `animesion export ours` for people
+                    (counts, and what was left out and why); this reader does not need them
 
 The reader is tolerant: column names are case-insensitive with a few aliases, unknown columns
 are ignored, and an empty cell means "not labelled" rather than "none".

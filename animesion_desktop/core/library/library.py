@@ -25,6 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.library import changes, effective
 from animesion_desktop.core.library.schema import (
     File,
@@ -45,7 +46,7 @@ T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class LibraryError(Exception):
+class LibraryError(UserError):
     """A library that cannot be opened or an operation the user asked for that cannot be done."""
 
 

@@ -241,3 +241,58 @@ class TagChange(Base):
     image_id: Mapped[int] = mapped_column(Integer)
     tag_id: Mapped[int] = mapped_column(Integer)
     added: Mapped[bool] = mapped_column(Boolean)
+
+
+# -- similar images, duplicates, clusters, few-shot (revision 0005; core/similar) -------------
+class EmbeddingLog(Base):
+    """Embedding rows inserted (``added``) or deleted, written by triggers; see 0005."""
+
+    __tablename__ = "embedding_log"
+    __table_args__ = {"sqlite_autoincrement": True}
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(Integer)
+    pack_id: Mapped[int] = mapped_column(Integer)
+    added: Mapped[bool] = mapped_column(Boolean)
+
+
+class ImagePhash(Base):
+    __tablename__ = "image_phash"
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    phash: Mapped[int] = mapped_column(Integer)  # 64 bits, stored signed
+    dup_group: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class Suggestion(Base):
+    """A proposed tag that is not a decision: ``propagation`` or ``fewshot``, with a score."""
+
+    __tablename__ = "suggestions"
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float)
+
+
+class Cluster(Base):
+    __tablename__ = "clusters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pack_id: Mapped[int] = mapped_column(ForeignKey("packs.id", ondelete="CASCADE"))
+    size: Mapped[int] = mapped_column(Integer)
+    made_at: Mapped[float] = mapped_column(Float)
+
+
+class ClusterMember(Base):
+    __tablename__ = "cluster_members"
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    distance: Mapped[float] = mapped_column(Float)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from animesion_desktop.core.crashpoints import pause_point
 from animesion_desktop.core.jobs import Job, Progress
 from animesion_desktop.core.library import Library, files
 from animesion_desktop.core.library.files import FileRecord, KnownFile, RecordOutcome
@@ -185,6 +186,7 @@ def index_files(
         if in_flight is not None:
             done, in_flight = in_flight, None
             totals.add(done.result())
+            pause_point(f"{stage}:committed")  # kill -9 tests: a batch in, the next not yet
         if batch:
             records, batch = batch, []
             in_flight = lib.submit(lambda s: files.record_files(s, records, time.time()))

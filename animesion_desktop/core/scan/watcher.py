@@ -11,6 +11,8 @@ after ``quiet`` seconds without events, at most ``max_delay`` after the first on
 3. ``on_new_images`` receives the image ids at new or changed paths (the tagging queue).
 
 Events are hints, the disk is the truth: any mix or order of events ends in the same state.
+So nothing noted is ever dropped: a flush that fails or is cancelled puts what it took back,
+and :meth:`Watcher.stop` lets a flush in progress finish, then flushes what is left.
 The app runs a :class:`Watcher` beside its GUI; tests call :meth:`flush` instead of sleeping.
 """
 
@@ -133,20 +135,36 @@ class Watcher:
         self._first_event: float | None = None
         self._last_event = 0.0
         self._flush_lock = threading.Lock()
+        self._retry_at = 0.0  # after a failed flush, wait before trying again
+        # start() and stop() may come from different threads (the app's pool): one at a time
+        self._life = threading.Lock()
+        self._stopping = threading.Event()  # ends the flushing loop; unlike cancel, not a flush
         self._observer: BaseObserver | None = None
         self._thread: threading.Thread | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._observer is not None
+
     def start(self) -> Watcher:
-        targets = resolve_roots(self._lib, self._root_args)
-        # Deepest root first, so a path in a nested root belongs to that root.
-        self._roots = sorted(((i, os.fsencode(p)) for i, p in targets), key=lambda r: -len(r[1]))
-        self._exclude_dirs = library_dirs(self._lib)
-        self._exclude = tuple(d + SEP for d in self._exclude_dirs)
-        self._observer = self._start_observer(PollingObserver if self._polling else Observer)
-        if self._auto_flush:
-            self._thread = threading.Thread(target=self._loop, name="animesion-watch", daemon=True)
-            self._thread.start()
+        """Start observing (and flushing, with ``auto_flush``). Starting a running watcher does
+        nothing; a stopped one can be started again."""
+        with self._life:
+            if self._observer is not None:
+                return self
+            targets = resolve_roots(self._lib, self._root_args)
+            # Deepest root first, so a path in a nested root belongs to that root.
+            self._roots = sorted(((i, os.fsencode(p)) for i, p in targets),
+                                 key=lambda r: -len(r[1]))
+            self._exclude_dirs = library_dirs(self._lib)
+            self._exclude = tuple(d + SEP for d in self._exclude_dirs)
+            self._stopping.clear()
+            self._observer = self._start_observer(PollingObserver if self._polling else Observer)
+            if self._auto_flush:
+                self._thread = threading.Thread(target=self._loop, name="animesion-watch",
+                                                daemon=True)
+                self._thread.start()
         return self
 
     def _start_observer(self, kind: Callable[[], BaseObserver]) -> BaseObserver:
@@ -165,19 +183,27 @@ class Watcher:
             return self._start_observer(PollingObserver)
         return observer
 
-    def stop(self) -> None:
-        """Stop observing and flushing. Changes noted but not flushed are dropped: the next
-        scan finds them."""
-        self.cancel.set()
-        with self._cond:
-            self._cond.notify_all()
-        if self._observer is not None:
-            self._observer.stop()
-            self._observer.join()
-            self._observer = None
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+    def stop(self, *, flush: bool = True) -> None:
+        """Stop observing, let a flush in progress finish, then (``flush``) record what was
+        noted before returning, so nothing seen is lost. Blocks until then; every thread the
+        watcher started has ended when it returns. Set ``cancel`` first to stop at once (a
+        cancelled flush keeps what it did not record noted, for a later flush or scan)."""
+        with self._life:
+            observer, self._observer = self._observer, None
+            if observer is not None:  # first, so nothing is noted after the last flush
+                observer.stop()
+                observer.join()
+            self._stopping.set()
+            with self._cond:
+                self._cond.notify_all()
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                thread.join()  # after the flush it may be in
+            if flush and not self.cancel.is_set() and self.pending():
+                try:
+                    self.flush()
+                except Exception:  # stopping must not fail; what was not recorded stays noted
+                    log.exception("watch: could not record the last file changes")
 
     def __enter__(self) -> Watcher:
         return self.start()
@@ -220,24 +246,29 @@ class Watcher:
             return len(self._noted)
 
     # -- flushing ---------------------------------------------------------------------------------
+    def _halted(self) -> bool:
+        return self._stopping.is_set() or self.cancel.is_set()
+
     def _loop(self) -> None:
-        while not self.cancel.is_set():
+        while True:
             with self._cond:
-                while not self.cancel.is_set():
+                while not self._halted():
                     if self._first_event is None:
                         self._cond.wait(1.0)
                         continue
                     now = time.monotonic()
                     due = min(self._last_event + self._quiet, self._first_event + self._max_delay)
+                    due = max(due, self._retry_at)
                     if now >= due:
                         break
                     self._cond.wait(due - now)
-            if self.cancel.is_set():
-                return
+                if self._halted():
+                    return  # stop() flushes what is left
             try:
                 self.flush()
-            except Exception:  # a failing flush must not kill the watcher; a scan catches up
+            except Exception:  # a failing flush must not kill the watcher; it is retried
                 log.exception("watch: could not record file changes")
+                self._retry_at = time.monotonic() + self._max_delay
 
     def _excluded(self, path: bytes) -> bool:
         return any(path.startswith(d) for d in self._exclude)
@@ -262,24 +293,13 @@ class Watcher:
             summary = ScanSummary()
             if not noted:
                 return summary
-            check: dict[tuple[int, bytes], _Where] = {}
-            folders = [w for w in map(self._locate, noted.dirs) if w is not None]
-            moved: set[tuple[int, bytes]] = set()
-            if noted.moves:
-                to_check, moved_to, moved_in = self._lib.write(
-                    lambda s: self._apply_moves(s, noted.moves)
-                )
-                moved = {w.key for w in moved_to}
-                summary.moved = len(moved_to)
-                check.update((w.key, w) for w in [*to_check, *moved_to])
-                folders.extend(moved_in)
-            for path in noted.paths:
-                where = self._locate(path)
-                if where is not None and where.rel:
-                    check[where.key] = where
-            for folder in folders:
-                check.update((w.key, w) for w in self._under(folder))
-            self._reconcile(list(check.values()), summary, moved)
+            try:
+                self._apply(noted, summary)
+            except BaseException:
+                self._renote(noted)
+                raise
+            if self.cancel.is_set():
+                self._renote(noted)  # some may not be recorded; applying them again is harmless
             summary.seconds = time.monotonic() - started
         if summary.image_ids and self._on_new_images is not None:
             try:
@@ -292,6 +312,41 @@ class Watcher:
             except Exception:
                 log.exception("watch: on_flush failed")
         return summary
+
+    def _renote(self, noted: _Noted) -> None:
+        """Put back what a flush took but may not have recorded, before anything newer."""
+        with self._cond:
+            newer = self._noted
+            noted.paths.update(newer.paths)
+            noted.dirs.update(newer.dirs)
+            noted.moves.extend(newer.moves)
+            for _src, dest, is_dir in noted.moves:  # moves already applied: check where to
+                (noted.dirs if is_dir else noted.paths)[dest] = None
+            self._noted = noted
+            if self._first_event is None:
+                self._first_event = time.monotonic()
+            self._cond.notify_all()
+
+    def _apply(self, noted: _Noted, summary: ScanSummary) -> None:
+        """Turn what was noted into library changes (see the module's docstring)."""
+        check: dict[tuple[int, bytes], _Where] = {}
+        folders = [w for w in map(self._locate, noted.dirs) if w is not None]
+        moved: set[tuple[int, bytes]] = set()
+        if noted.moves:
+            to_check, moved_to, moved_in = self._lib.write(
+                lambda s: self._apply_moves(s, noted.moves)
+            )
+            moved = {w.key for w in moved_to}
+            summary.moved = len(moved_to)
+            check.update((w.key, w) for w in [*to_check, *moved_to])
+            folders.extend(moved_in)
+        for path in noted.paths:
+            where = self._locate(path)
+            if where is not None and where.rel:
+                check[where.key] = where
+        for folder in folders:
+            check.update((w.key, w) for w in self._under(folder))
+        self._reconcile(list(check.values()), summary, moved)
 
     def _apply_moves(
         self, session: Session, moves: list[tuple[bytes, bytes, bool]]
@@ -389,6 +444,6 @@ class Watcher:
         summary.restored += len(restore)
         totals = run_to_end(
             index_files(self._lib, work, self.cancel, workers=self._workers,
-                        max_pixels=self._max_pixels)
+                        max_pixels=self._max_pixels, stage="watching")
         )
         summary.absorb(totals, missing)

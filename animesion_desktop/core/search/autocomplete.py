@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.library.schema import CATEGORIES
-from animesion_desktop.core.library.tags import normalize_name
+from animesion_desktop.core.library.tags import normalize_name, tag_text
 from animesion_desktop.core.search.executor import index_for
 
 _KEYED = re.compile(r"([A-Za-z_]+):(.*)\Z", re.S)
@@ -43,6 +43,15 @@ def autocomplete(
     rows = [TagCount(c, n, counts[t]) for t, c, n in found if include_unused or counts[t] > 0]
     rows.sort(key=lambda r: (r.name != needle, -r.count, r.name, r.category))
     return rows if limit is None else rows[:limit]
+
+
+def tag_completions(lib: Library, token: str, limit: int = 15) -> list[str]:
+    """What to offer for a half-typed query term, as text to put in the query.
+
+    ``token`` is the term as typed (``blue_h``, ``character:``, ``character:mi``, ``-hat``): a
+    category prefix restricts the search *before* the limit, so ``character:`` lists the most
+    used characters even when fifteen general tags are used more."""
+    return [tag_text(row.category, row.name) for row in autocomplete(lib, token, limit=limit)]
 
 
 def _understand(text: str) -> tuple[str | None, str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from animesion_desktop.core.errors import UserError
 
-class QueryError(ValueError):
+
+class QueryError(UserError):
     """A query the language cannot read.
 
     ``str(error)`` is three lines, so it stays aligned whatever prefix a caller prints first::

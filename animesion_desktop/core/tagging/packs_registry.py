@@ -7,12 +7,19 @@ and its vocabulary as library tags with each label's threshold (``pack_tags``), 
 thresholds at read time and the effective-tag rule use. Removing deletes the pack's
 predictions, run records and embeddings with it (foreign-key cascades) and refreshes the
 effective tags of the images it had spoken about. Labels are never touched.
+
+Installing is all or nothing: the pack is staged and moved into a folder no row points at,
+then recorded; only after that commit is the folder of a replaced pack deleted. A failed write
+deletes the new folder and leaves the old row and its weights as they were; a kill at any
+moment leaves a row that points at complete weights matching its sha256 (and, at worst, an
+unreferenced folder that the next install of that name clears).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -24,6 +31,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
+from animesion_desktop.core.crashpoints import pause_point
 from animesion_desktop.core.library import Library, LibraryError, effective
 from animesion_desktop.core.library.schema import InferenceRun, Pack, PackTag, Prediction
 from animesion_desktop.core.library.tags import normalize_name
@@ -209,6 +217,9 @@ def install(
     if not src.exists():
         raise PackInstallError(f"{src}: no such file or folder")
     packs_dir = lib.location.packs_dir
+    packs_dir.mkdir(parents=True, exist_ok=True)
+    # Staged beside the installed packs (same file system), so the move into place is a rename.
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=packs_dir))
     try:
         with tempfile.TemporaryDirectory(prefix="animesion-import-") as tmp:
             work = Path(tmp)
@@ -224,12 +235,16 @@ def install(
                     f"a pack named {model_pack.name!r} is already installed; "
                     "pass --replace to swap it, or --name to install beside it"
                 )
-            # A folder without a record is a leftover of an interrupted install: overwrite it.
-            dest = install_pack(pack_src, packs_dir, replace=True if existing is None else replace)
+            staged = install_pack(pack_src, staging)
+        sha = weights_sha256(staged)
+        dest = _free_folder(lib, packs_dir, model_pack.name, sha)
+        os.replace(staged, dest)
     except PackError as exc:
         raise PackInstallError(str(exc)) from exc
+    finally:
+        remove_tree(staging)
+    pause_point("packs:staged")  # kill -9 tests: new folder in place, nothing recorded yet
 
-    sha = weights_sha256(dest)
     info = pack_info(model_pack, str(src))
 
     def record(session: Session) -> int:
@@ -248,10 +263,50 @@ def install(
     try:
         lib.write(record)
     except BaseException:
-        if existing is None:
-            shutil.rmtree(dest, ignore_errors=True)
+        remove_tree(dest)  # nothing points at it; the old row and folder are untouched
         raise
+    pause_point("packs:committed")  # kill -9 tests: recorded, the old folder not yet deleted
+    if existing is not None:
+        _remove_if_ours(lib, Path(existing.path), keep=dest)
     return get_summary(lib, model_pack.name)
+
+
+def _referenced(lib: Library) -> set[Path]:
+    with lib.read() as s:
+        return {Path(p).resolve() for p in s.scalars(select(Pack.path))}
+
+
+def _free_folder(lib: Library, packs_dir: Path, name: str, sha: str) -> Path:
+    """Where a new pack goes: ``packs_dir/name`` unless a recorded pack lives there (a
+    replacement goes beside it until the swap is committed). A folder no row points at is a
+    leftover of an interrupted install: it is cleared and reused."""
+    referenced = _referenced(lib)
+    candidates = [name, f"{name}~{sha[:12]}", *(f"{name}~{sha[:12]}-{k}" for k in range(2, 100))]
+    for candidate in candidates:
+        path = packs_dir / candidate
+        if path.resolve() in referenced:
+            continue
+        if path.exists() or path.is_symlink():
+            remove_tree(path)
+            if path.exists():
+                continue
+        return path
+    raise PackInstallError(f"{packs_dir}: no free folder for pack {name!r}")
+
+
+def _remove_if_ours(lib: Library, folder: Path, *, keep: Path) -> None:
+    """Delete a replaced pack's folder, only inside our packs folder and only if no row
+    points at it any more."""
+    packs_dir = lib.location.packs_dir.resolve()
+    resolved = folder.resolve()
+    if resolved == keep.resolve() or resolved.parent != packs_dir or not folder.is_dir():
+        return
+    if resolved not in _referenced(lib):
+        remove_tree(folder)
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def remove(lib: Library, name: str) -> None:
@@ -375,4 +430,5 @@ def resolve_pack_path(lib: Library, name: str, recorded: Path) -> Path:
     """The pack's folder: as recorded, or beside the library if the library was moved."""
     if Path(recorded).is_dir():
         return Path(recorded)
-    return lib.location.packs_dir / name
+    moved = lib.location.packs_dir / Path(recorded).name  # a replaced pack's folder, ``name~sha``
+    return moved if moved.is_dir() else lib.location.packs_dir / name

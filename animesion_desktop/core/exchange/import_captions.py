@@ -1,0 +1,45 @@
+"""``captions``: a ``.txt`` beside each image (kohya / diffusion data sets): tags separated by
+commas (or, without commas, by spaces); ``blue hair`` and ``blue_hair`` are one tag; a tag the
+library knows as a character or copyright is imported as one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from animesion_desktop.core.exchange.entries import (
+    Entry,
+    Item,
+    Known,
+    Problem,
+    decode_text,
+    image_beside,
+    tag_token,
+    walk_files,
+)
+from animesion_desktop.core.exchange.options import ImportOptions
+
+
+def caption_tags(text: str, known: Known) -> list[tuple[str, str]]:
+    text = " , ".join(line for line in text.splitlines() if line.strip())
+    tokens = text.split(",") if "," in text else text.split()
+    tags = [tag_token(t, known) for t in tokens]
+    return list(dict.fromkeys(t for t in tags if t is not None))
+
+
+def read_captions(src: Path, opts: ImportOptions, known: Known) -> Iterator[Item]:
+    for path in walk_files(src):
+        if path.suffix.lower() != ".txt":
+            continue
+        image = image_beside(path, ".txt")
+        if image is None:
+            yield Problem(str(path), "caption for a missing image (no image of that name beside it)")
+            continue
+        try:
+            text = decode_text(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            yield Problem(str(path), f"{exc}; skipped")
+            continue
+        tags = caption_tags(text, known)
+        if tags:
+            yield Entry(str(path), file=image, decisions=[(c, n, "accepted") for c, n in tags])
