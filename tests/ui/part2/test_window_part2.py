@@ -83,6 +83,11 @@ def test_grid_context_menu(qtbot, window, review_lib, monkeypatch) -> None:
         actions["Accept the top character"].trigger()
     assert labels(lib, ids[4]) == {"character:alice": "accepted"}
     assert labels(lib, ids[0]) == {}  # only the image under the pointer (nothing selected)
+    with qtbot.waitSignal(window.grid_controller.searched, timeout=T) as searched:
+        actions["Find near-duplicates"].trigger()
+    assert searched.args[0] == f"duplicate:{ids[4]}"
+    with qtbot.waitSignal(window.grid_controller.searched, timeout=T):
+        window.grid_controller.run_search("")
 
     window.grid.selectAll()
     menu = window.menus.grid_menu(index)
