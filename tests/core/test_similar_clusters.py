@@ -143,3 +143,16 @@ def test_clusters_command(world, capsys) -> None:
     assert main([*base, "name", "999", "x"]) == 2
     assert "no cluster 999" in capsys.readouterr().err
     assert main([*base, "--min-size", "0"]) == 2
+
+
+def test_suggestions_are_searchable_until_decided(world) -> None:
+    from animesion_desktop.core.search import search
+
+    lib, pack_id, ids, _ = world
+    first = run_to_end(clusters.cluster_unknowns(lib, pack_id))[0]
+    clusters.name_cluster(lib, first.id, "my_oc", ids["a"][:2])
+    assert set(search(lib, "suggested:my_oc", limit=None).ids) == set(ids["a"][2:])
+    assert set(search(lib, "suggested:my_*", limit=None).ids) == set(ids["a"][2:])
+    assert set(search(lib, "character:my_oc", limit=None).ids) == set(ids["a"][:2])
+    lib.set_label(ids["a"][2:3], "character:my_oc", "rejected")
+    assert set(search(lib, "suggested:my_oc", limit=None).ids) == set(ids["a"][3:])
