@@ -75,6 +75,8 @@ def test_naming_labels_the_chosen_images_and_only_proposes_the_rest(world) -> No
         assert ("character", "my_oc") not in lib.effective_tags(i)
     listed = suggestions.list_suggestions(lib, suggestions.PROPAGATION)
     assert {s.image_id for s in listed} == proposed
+    guessed = suggestions.list_suggestions(lib, suggestions.FEWSHOT)  # the head followed at once
+    assert {s.image_id for s in guessed if s.tag == "character:my_oc"} == set(ids["a"][2:])
     # accepting one (a decision) takes it off the list
     lib.set_label([ids["a"][2]], "character:my_oc", "accepted")
     assert ids["a"][2] not in {s.image_id for s in suggestions.list_suggestions(lib)}
