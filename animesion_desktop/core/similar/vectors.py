@@ -112,7 +112,7 @@ class IvfSet:
         index.nprobe = nprobe or max(16, self.nlist // 4 if n < 300_000 else self.nlist // 16)
         # A hash table from id to list slot: removing a tagging batch's 64 ids then touches
         # 64 slots instead of scanning every list (983 ms -> a few ms at 1M).
-        index.set_direct_map_type(faiss.DirectMap.Hashtable)
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
         self._index = index
         self._faiss = faiss
         self._n = 0
