@@ -44,6 +44,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--device", default=None, help="with --tag: cpu, cuda, mps (default: best)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N",
                    help="with --tag: images per model batch (default: the pack's)")
+    p.add_argument("--precision", choices=("auto", "fp32", "int8", "bf16"), default=None,
+                   help="with --tag: as for `animesion tag` (default: auto)")
     p.set_defaults(run=run)
 
 
@@ -88,7 +90,8 @@ def run_one_pass(lib: Library, args: argparse.Namespace, cancel: threading.Event
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
     done = drive(index_and_tag(lib, args.roots or None, cancel, device=args.device,
-                               batch_size=args.batch_size, workers=args.workers), cancel)
+                               batch_size=args.batch_size, workers=args.workers,
+                               precision=args.precision), cancel)
     print_summary(done.scan)
     print(done.line().removeprefix(done.scan.line() + "; "))
     for image_id, path, reason in done.tags.failed[:SHOWN_ERRORS]:

@@ -17,6 +17,7 @@ as for the scan and ``tag`` alone. A file that cannot be decoded is one recorded
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -229,11 +230,15 @@ def index_and_tag(
     batch_size: int | None = None,
     workers: int | None = None,
     open_pack: OpenPack = _open_pack,
+    precision: str | None = None,
     **scan_options: Any,
 ) -> Job[OnePassSummary]:
     """Scan ``roots`` (see :func:`scan_roots`) and tag what is new with every active pack, in
-    one pass; with no active pack it is the plain scan. Yields Progress."""
+    one pass; with no active pack it is the plain scan. Yields Progress. ``precision`` (auto
+    when None) goes to ``open_pack``, under the same agreement check as ``tag_images``."""
     cancel = cancel if cancel is not None else threading.Event()
+    if precision is not None:
+        open_pack = functools.partial(open_pack, precision=precision)
     try:
         packs = choose_packs(lib, None)
     except TaggingError:  # no pack installed or active: adding a folder still indexes it
@@ -283,6 +288,8 @@ def index_and_tag(
             lane.run.tagged += rest.tagged
             lane.run.failed.extend(rest.failed)
             lane.run.seconds += rest.seconds
+            lane.run.precision, lane.run.agreement = rest.precision, rest.agreement
+            lane.run.device = rest.device
     finally:
         _close(lanes)
     for lane in lanes:
