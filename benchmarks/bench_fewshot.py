@@ -113,7 +113,7 @@ def top1(x: np.ndarray, labels: np.ndarray, shots: int, draws: int, whiten: bool
             members = np.flatnonzero(labels == c)
             support[rng.choice(members, min(shots, len(members) - 1), replace=False)] = True
         head = from_examples(x[support], labels[support].tolist(), whiten=whiten)
-        best, _conf = head.predict(x[~support])
+        best, _conf, _cos = head.predict(x[~support])
         guessed = np.asarray(head.tags, dtype=object)[best]
         scores.append(float(np.mean(guessed == labels[~support])))
     return 100.0 * float(np.mean(scores))

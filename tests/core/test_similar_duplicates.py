@@ -149,3 +149,15 @@ def test_a_deleted_member_leaves_no_lone_duplicate(tmp_path: Path) -> None:
         run_to_end(duplicates.hash_images(lib))
         assert search(lib, "is:duplicate", limit=None).ids == []
         assert duplicates.groups(lib) == []
+
+
+def test_search_terms_parse_and_bad_ids_name_the_position() -> None:
+    from animesion_desktop.core.search import parse
+    from animesion_desktop.core.search.errors import QueryError
+    from animesion_desktop.core.search.nodes import to_text
+
+    assert to_text(parse("is:duplicate duplicate:42 suggested:my_oc")) == (
+        "(is:duplicate duplicate:42 suggested:my_oc)")
+    with pytest.raises(QueryError, match="duplicate: needs an image id") as err:
+        parse("red duplicate:abc")
+    assert err.value.position == 14

@@ -50,6 +50,15 @@ class DuplicateTerm:
 
 
 @dataclass(frozen=True)
+class SuggestedTerm:
+    """``suggested:NAME``: images a name is proposed for (few-shot head or a named cluster's
+    propagation) and not yet decided; ``*`` is a wildcard."""
+
+    name: str
+    pos: int = dataclasses.field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class PathTerm:
     glob: str  # as typed, with / or \ as separators
     pos: int = dataclasses.field(default=0, compare=False)
@@ -76,7 +85,7 @@ class Everything:
     """The empty query: every image."""
 
 
-Leaf = Union[TagTerm, Compare, IsTerm, PathTerm, DuplicateTerm]
+Leaf = Union[TagTerm, Compare, IsTerm, PathTerm, DuplicateTerm, SuggestedTerm]
 Node = Union[Leaf, Not, And, Or, Everything]
 
 
@@ -104,6 +113,8 @@ def to_text(node: Node) -> str:
         return f"is:{node.what}"
     if isinstance(node, DuplicateTerm):
         return f"duplicate:{node.image_id}"
+    if isinstance(node, SuggestedTerm):
+        return f"suggested:{node.name}"
     if isinstance(node, PathTerm):
         return f'path:"{node.glob}"' if " " in node.glob else f"path:{node.glob}"
     if isinstance(node, Not):

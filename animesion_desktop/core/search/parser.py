@@ -34,6 +34,7 @@ from animesion_desktop.core.search.nodes import (
     Not,
     Or,
     PathTerm,
+    SuggestedTerm,
     TagTerm,
     leaves,
 )
@@ -153,6 +154,11 @@ class _Parser:
                 if not rest.strip().isdigit():
                     self.error(token.offset(at), "duplicate: needs an image id, like duplicate:42")
                 return DuplicateTerm(int(rest.strip()), pos=token.pos)
+            if key == "suggested":
+                name = re.sub(r"\*+", "*", normalize_name(rest))
+                if not name:
+                    self.error(token.offset(at), "suggested: needs a name, like suggested:my_oc")
+                return SuggestedTerm(name, pos=token.pos)
             if key == "path":
                 if not rest.strip():
                     self.error(token.offset(at), "path: needs a pattern, like path:wallpapers/*")

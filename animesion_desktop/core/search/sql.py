@@ -26,6 +26,7 @@ from animesion_desktop.core.search.nodes import (
     Not,
     Or,
     PathTerm,
+    SuggestedTerm,
     TagTerm,
 )
 from animesion_desktop.core.search.parser import searches_files
@@ -111,6 +112,12 @@ def leaf_predicate(leaf: Leaf, p: Params, roots: Sequence[RootInfo] | None = Non
     if isinstance(leaf, DuplicateTerm):
         return ("i.id IN (SELECT b.image_id FROM image_phash a JOIN image_phash b "
                 f"ON b.dup_group = a.dup_group WHERE a.image_id = {p(leaf.image_id)})")
+    if isinstance(leaf, SuggestedTerm):  # core/similar/suggestions.py; decided ones drop out
+        match = (f"t.name GLOB {p(glob_pattern(leaf.name))}" if "*" in leaf.name
+                 else f"t.name = {p(leaf.name)}")
+        return ("EXISTS (SELECT 1 FROM suggestions s JOIN tags t ON t.id = s.tag_id "
+                f"WHERE s.image_id = i.id AND {match} AND NOT EXISTS (SELECT 1 FROM labels l "
+                "WHERE l.image_id = s.image_id AND l.tag_id = s.tag_id))")
     raise TypeError(f"not a search leaf: {leaf!r}")
 
 

@@ -7,7 +7,8 @@ cut at ``max_distance``); clusters of ``min_size`` or more are stored, largest f
 
 Naming a cluster (or some images in it) accepts ``character:NAME`` on them (source ``user``),
 then proposes the name for the nearest images that have no decision on it, as ``propagation``
-suggestions with their cosine to the named images' prototype; never as labels.
+suggestions with their cosine to the named images' prototype; never as labels. The few-shot
+head's suggestions are rerun with the new labels.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from animesion_desktop.core.jobs import Job, Progress
+from animesion_desktop.core.jobs import Job, Progress, run_to_end
 from animesion_desktop.core.library import Library, LibraryError
 from animesion_desktop.core.library.tags import parse_tag
-from animesion_desktop.core.similar import suggestions
+from animesion_desktop.core.similar import fewshot, suggestions
 from animesion_desktop.core.similar.index import SimilarIndex
 from animesion_desktop.core.similar.vectors import normalize
 
@@ -147,7 +148,9 @@ def name_cluster(lib: Library, cluster_id: int, name: str,
     category, tag_name = parse_tag(name if ":" in name else f"character:{name}")
     tag = f"{category}:{tag_name}"
     lib.set_label(chosen, tag, "accepted", source="user")
-    return Naming(chosen, propagate(lib, pack_id, tag, propose=propose, min_score=min_score))
+    proposed = propagate(lib, pack_id, tag, propose=propose, min_score=min_score)
+    run_to_end(fewshot.update(lib, pack_id))  # the head follows the new labels at once
+    return Naming(chosen, proposed)
 
 
 def propagate(lib: Library, pack_id: int, tag: str, *, propose: int = PROPOSE,

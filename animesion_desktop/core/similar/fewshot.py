@@ -30,6 +30,9 @@ from animesion_desktop.core.similar.vectors import normalize
 
 TEMPERATURE = 0.05
 MIN_CONFIDENCE = 0.5
+# A softmax is sure of anything when only one character is known: an image must also be this
+# close (cosine) to the prototype to be suggested at all.
+MIN_COSINE = 0.5
 SHRINK = 0.5  # weight of the identity in the whitening (few examples: a noisy scatter)
 
 
@@ -48,14 +51,16 @@ class PrototypeHead:
         """[N, C] cosine of each image to each prototype."""
         return np.asarray(self.project(vectors) @ self.prototypes.T)
 
-    def predict(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(best prototype index [N], confidence [N])."""
-        s = self.scores(vectors) / TEMPERATURE
+    def predict(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(best prototype index [N], confidence [N], cosine to that prototype [N])."""
+        cos = self.scores(vectors)
+        s = cos / TEMPERATURE
         s -= s.max(axis=1, keepdims=True)
         p = np.exp(s)
         p /= p.sum(axis=1, keepdims=True)
         best = p.argmax(axis=1)
-        return best, p[np.arange(len(best)), best]
+        rows = np.arange(len(best))
+        return best, p[rows, best], cos[rows, best]
 
 
 def _whitening(x: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
@@ -113,7 +118,8 @@ def build_head(lib: Library, pack_id: int, *, whiten: bool = True) -> PrototypeH
 
 
 def update(lib: Library, pack_id: int, cancel: threading.Event | None = None, *,
-           min_confidence: float = MIN_CONFIDENCE, whiten: bool = True) -> Job[int]:
+           min_confidence: float = MIN_CONFIDENCE, min_cosine: float = MIN_COSINE,
+           whiten: bool = True) -> Job[int]:
     """Rewrite the ``fewshot`` suggestions from the current labels. Returns how many."""
     cancel = cancel or threading.Event()
     head = build_head(lib, pack_id, whiten=whiten)
@@ -133,10 +139,12 @@ def update(lib: Library, pack_id: int, cancel: threading.Event | None = None, *,
                 return 0
             ids, vecs = index.vectors(all_ids[start : start + 20_000])
             if len(ids):
-                best, conf = head.predict(vecs)
-                for i, b, c in zip(ids.tolist(), best.tolist(), conf.tolist(), strict=True):
+                best, conf, cos = head.predict(vecs)
+                for i, b, c, near in zip(ids.tolist(), best.tolist(), conf.tolist(),
+                                         cos.tolist(), strict=True):
                     tag = head.tags[b]
-                    if c >= min_confidence and i not in user_named and (i, tag) not in decided:
+                    if (c >= min_confidence and near >= min_cosine and i not in user_named
+                            and (i, tag) not in decided):
                         rows.append((i, tag, c))
             yield Progress("recognising", min(start + 20_000, len(all_ids)), len(all_ids))
     lib.write(lambda s: suggestions.replace(s, suggestions.FEWSHOT, rows))

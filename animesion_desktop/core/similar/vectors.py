@@ -107,9 +107,12 @@ class IvfSet:
         rng = np.random.default_rng(0)
         pick = rng.choice(n, size=sample, replace=False) if sample < n else np.arange(n)
         index.train(np.ascontiguousarray(training[pick], dtype=np.float32))
-        # An eighth of the cells: recall@10 ~0.95 on the benchmark's hard mixture (noise as long
-        # as the cluster centre) at a few ms per query; fewer cells lose too many neighbours.
-        index.nprobe = nprobe or max(16, self.nlist // 8)
+        # Cells probed (bench_similar, 768-d mixture): at 100k a quarter of 632 cells gives
+        # recall@10 0.975 (an eighth 0.936); at 1M, 125 of 2000 cells already give 0.999.
+        index.nprobe = nprobe or max(16, self.nlist // 4 if n < 300_000 else self.nlist // 16)
+        # A hash table from id to list slot: removing a tagging batch's 64 ids then touches
+        # 64 slots instead of scanning every list (983 ms -> a few ms at 1M).
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)
         self._index = index
         self._faiss = faiss
         self._n = 0
@@ -133,8 +136,9 @@ class IvfSet:
 
     def remove(self, ids: np.ndarray) -> None:
         if len(ids) and self._n:
-            selector = self._faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
-            self._index.remove_ids(selector)
+            arr = np.ascontiguousarray(ids, dtype=np.int64)
+            # IDSelectorArray: the one the hash-table direct map can remove with
+            self._index.remove_ids(self._faiss.IDSelectorArray(len(arr), self._faiss.swig_ptr(arr)))
             self._n = int(self._index.ntotal)
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
