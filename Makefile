@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scan.py
 	$(BIN)/python benchmarks/bench_search.py
 	$(BIN)/python benchmarks/bench_tagging.py
+	$(BIN)/python benchmarks/bench_index.py
 	$(BIN)/python benchmarks/bench_train.py
 
 # Retrain the shipped demo pack (synthetic characters only; CPU, a few minutes).
