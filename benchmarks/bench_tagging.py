@@ -26,7 +26,10 @@ Each measurement runs ``--repeat`` times, alternating; the best run counts (the 
 shared). CPU seconds per image are printed beside wall-clock rates.
 
 Usage: python benchmarks/bench_tagging.py [--images 256] [--size 512]
-       [--models vit_b16:128,resnet18:128] [--repeat 2]
+       [--models vit_b16:128,resnet18:128] [--repeat 2] [--device cpu|cuda|mps]
+
+With ``--device cuda`` the same (a)/(b)/(c) figures are measured on the GPU (the predictor then
+copies batches through pinned buffers, ``models/backends/feeding.py``).
 
 128 px is the registry's default input size (the Animesion paper's setting); pass
 ``resnet18:224`` for the ImageNet size.
@@ -69,6 +72,7 @@ NAIVE_GOAL = 3.0
 BATCH_SIZES = (8, 16, 32)
 STORED: list[tuple[float, float]] = []  # (predictions, effective tags) per image, per (b) run
 HEADS = {"character": 3263, "general": 256, "rating": 3}  # DAF:re's characters, a tag head
+DEVICE = "cpu"  # --device: cpu, cuda, mps (the predictor's choice; naive runs there too)
 
 
 def drawing(rng: random.Random, size: int) -> Image.Image:
@@ -169,7 +173,7 @@ def timed(fn: Callable[[], int]) -> tuple[float, float]:
 
 def model_only(pack_dir: Path, paths: list[Path]) -> tuple[Callable[[], int], int, str]:
     """A runner of predict over preprocessed samples at the best batch size (chosen here)."""
-    predictor = open_predictor(load_pack(pack_dir), device="cpu")
+    predictor = open_predictor(load_pack(pack_dir), device=DEVICE)
     size = predictor.pack.input.size
     samples = np.stack([predictor.preprocess(open_image(p, size)) for p in paths])
 
@@ -228,7 +232,7 @@ def end_to_end(work: Path, pack_dir: Path, paths: list[Path], batch: int) -> tup
         if shared_cache.is_dir():
             shutil.copytree(shared_cache, cache, dirs_exist_ok=True)
         try:
-            job = tag_images(lib, None, threading.Event(), device="cpu", batch_size=batch)
+            job = tag_images(lib, None, threading.Event(), device=DEVICE, batch_size=batch)
             c0 = None
             while True:
                 try:
@@ -263,7 +267,7 @@ def outside_model_cpu(work: Path, pack_dir: Path, paths: list[Path]) -> tuple[fl
     from animesion_desktop.core.tagging.job import load_vocabulary
     from animesion_desktop.core.tagging.pipeline import ImageResult
 
-    predictor = open_predictor(load_pack(pack_dir), device="cpu")
+    predictor = open_predictor(load_pack(pack_dir), device=DEVICE)
     size = predictor.pack.input.size
     c0 = cpu_seconds()
     samples = [predictor.preprocess(open_image(p, size)) for p in paths]
@@ -300,7 +304,8 @@ def naive(pack_dir: Path, paths: list[Path]) -> Callable[[], int]:
     from torchvision import transforms
 
     pack = load_pack(pack_dir)
-    model = load_pack_model(pack)  # fp32, eval, no fast path
+    device = torch.device(DEVICE)
+    model = load_pack_model(pack).to(device)  # fp32, eval, no fast path
     spec = pack.input
     transform = transforms.Compose([
         transforms.Resize((spec.size, spec.size)),
@@ -311,7 +316,7 @@ def naive(pack_dir: Path, paths: list[Path]) -> Callable[[], int]:
     def run() -> int:
         for path in paths:
             image = Image.open(path).convert("RGB")
-            x = transform(image).unsqueeze(0)
+            x = transform(image).unsqueeze(0).to(device)
             with torch.no_grad():
                 out = model(x)
             torch.softmax(out["character"], dim=1).topk(5)
@@ -380,8 +385,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default="vit_b16:128,resnet18:128",
                         help="comma-separated arch:image_size")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (default), cuda or mps: where the model runs in (a), (b), (c)")
     args = parser.parse_args(argv)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+    global DEVICE
+    DEVICE = args.device
+    print(f"device {DEVICE}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     results = []
     with tempfile.TemporaryDirectory(prefix="animesion-bench-tag-") as tmp:

@@ -36,6 +36,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--workers", type=int, default=None, metavar="N",
         help="threads reading files (default: CPU cores + 1, at most 8)",
     )
+    p.add_argument(
+        "--tag", action="store_true",
+        help="also tag new images with the active packs, in the same pass (each file is read "
+             "and decoded once for its thumbnail and the models)",
+    )
+    p.add_argument("--device", default=None, help="with --tag: cpu, cuda, mps (default: best)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="with --tag: images per model batch (default: the pack's)")
+    p.add_argument("--precision", choices=("auto", "fp32", "int8", "bf16"), default=None,
+                   help="with --tag: as for `animesion tag` (default: auto)")
     p.set_defaults(run=run)
 
 
@@ -63,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.roots and not files.root_paths(lib):
             raise UserError("no folders to scan: name one, e.g. `animesion scan ~/Pictures/anime`")
         cancel = threading.Event()
+        if args.tag:
+            return run_one_pass(lib, args, cancel)
         summary = drive(
             scan_roots(lib, args.roots or None, cancel, workers=args.workers), cancel
         )
@@ -70,3 +82,18 @@ def run(args: argparse.Namespace) -> int:
             drive(duplicates.hash_images(lib, cancel), cancel, unit="image")
     print_summary(summary)
     return 130 if summary.cancelled else 0
+
+
+def run_one_pass(lib: Library, args: argparse.Namespace, cancel: threading.Event) -> int:
+    from animesion_desktop.core.indexing import index_and_tag
+
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UserError("--batch-size must be at least 1")
+    done = drive(index_and_tag(lib, args.roots or None, cancel, device=args.device,
+                               batch_size=args.batch_size, workers=args.workers,
+                               precision=args.precision), cancel)
+    print_summary(done.scan)
+    print(done.line().removeprefix(done.scan.line() + "; "))
+    for image_id, path, reason in done.tags.failed[:SHOWN_ERRORS]:
+        print(f"  not tagged: {path or image_id}: {reason}")
+    return 130 if done.cancelled else 0

@@ -24,6 +24,7 @@ from torch import nn
 
 from models.backends.base import Prediction, Predictor, activate
 from models.backends.cnn_onnx import CALIBRATION, OnnxCnnRunner, export_cnn
+from models.backends.feeding import HostStager
 from models.base import AnimesionModel
 from models.device import cpu_supports_bf16, select_device
 from models.pack import ModelPack
@@ -166,8 +167,10 @@ class TorchPredictor(Predictor):
         if channels_last:
             net = net.to(memory_format=torch.channels_last)
 
+        stager = HostStager(self.device)  # CUDA: pinned buffers, non-blocking copies
+
         def run(batch: np.ndarray) -> Output:
-            x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
+            x = stager.to_device(batch)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.inference_mode(), _autocast(self.device, autocast):

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from PIL import Image
 
 from animesion_desktop.core.scan.decode import (
     DEFAULT_MAX_PIXELS,
@@ -32,15 +36,24 @@ class Probed:
     error: str | None = None
     gone: bool = False
     thumbnail_made: bool = False
+    # What ``also`` made of the decoded pixels (the one-pass job: model inputs); None when the
+    # thumbnail was already cached (a known image: nothing was decoded) or on an error.
+    payload: Any = None
 
 
 GONE = Probed(gone=True)
 
 
 def process_file(
-    path: bytes, size_hint: int, thumbs_dir: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: bytes, size_hint: int, thumbs_dir: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+    also: Callable[[Image.Image], Any] | None = None, also_size: int | None = None,
 ) -> Probed:
-    """Hash, probe and thumbnail one file. Never raises for a bad file."""
+    """Hash, probe and thumbnail one file. Never raises for a bad file.
+
+    ``also``: called with the same decoded image (at least ``also_size`` on each side when the
+    file is that large) when a thumbnail is made; its result is the ``payload``. It must not
+    raise for a bad image (it reports what it could not do in its result).
+    """
     try:
         digest, data = read_and_hash(path, size_hint)
     except FileNotFoundError:
@@ -55,7 +68,10 @@ def process_file(
         with open_image(io.BytesIO(data) if data is not None else path, max_pixels=max_pixels) as im:
             width, height = im.size
             fmt = im.format
-            small = None if thumb.exists() else make_thumbnail(im)
+            small = payload = None
+            if not thumb.exists():
+                small = make_thumbnail(im, at_least=also_size if also is not None else None)
+                payload = also(im) if also is not None else None
     except FileNotFoundError:  # a large file, re-opened by path, vanished meanwhile
         return GONE
     except Exception as exc:  # a bad file is recorded, never raised: the scan goes on
@@ -66,4 +82,4 @@ def process_file(
             made = True
         except OSError as exc:  # the cache is at fault, not the image: index it anyway
             log.warning("cannot write thumbnail %s: %s", thumb, exc)
-    return Probed(digest, width, height, fmt, None, False, made)
+    return Probed(digest, width, height, fmt, None, False, made, payload)

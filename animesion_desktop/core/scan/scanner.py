@@ -20,11 +20,13 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from animesion_desktop.core.crashpoints import pause_point
@@ -168,8 +170,17 @@ def index_files(
     batch_files: int = BATCH_FILES,
     batch_seconds: float = BATCH_SECONDS,
     stage: str = "indexing",
+    also: Callable[[Image.Image], Any] | None = None,
+    also_size: int | None = None,
+    on_take: Callable[[Pending, Probed], None] | None = None,
+    on_commit: Callable[[Sequence[FileRecord]], None] | None = None,
 ) -> Job[IndexTotals]:
-    """Read ``items`` on a thread pool and record them in order, in batched transactions."""
+    """Read ``items`` on a thread pool and record them in order, in batched transactions.
+
+    Hooks for the one-pass job (core/indexing): ``also``/``also_size`` go to
+    :func:`process_file`; ``on_take`` sees each result in listing order on the job's thread;
+    ``on_commit`` gets the records of each batch once the writer committed it.
+    """
     totals = IndexTotals()
     total = len(items)
     if not total:
@@ -178,17 +189,21 @@ def index_files(
     n_workers = workers or default_workers()
     batch: list[FileRecord] = []
     in_flight: Future[RecordOutcome] | None = None
+    in_flight_records: list[FileRecord] = []
     last_commit = time.monotonic()
 
     def commit() -> None:
         """Hand the batch to the writer; first wait for the previous one (one in flight)."""
-        nonlocal batch, in_flight, last_commit
+        nonlocal batch, in_flight, in_flight_records, last_commit
         if in_flight is not None:
             done, in_flight = in_flight, None
             totals.add(done.result())
+            if on_commit is not None:
+                on_commit(in_flight_records)
             pause_point(f"{stage}:committed")  # kill -9 tests: a batch in, the next not yet
         if batch:
             records, batch = batch, []
+            in_flight_records = records
             in_flight = lib.submit(lambda s: files.record_files(s, records, time.time()))
         last_commit = time.monotonic()
 
@@ -199,6 +214,8 @@ def index_files(
         totals.thumbnails += probed.thumbnail_made
         if probed.error is not None and len(totals.errors) < MAX_LISTED_ERRORS:
             totals.errors.append((item.display(), probed.error))
+        if on_take is not None:
+            on_take(item, probed)
 
     # Nicer workers: a scan in the app's background never makes its window stutter.
     pool = ThreadPoolExecutor(n_workers, thread_name_prefix="animesion-scan",
@@ -212,7 +229,7 @@ def index_files(
             if item is None:
                 return
             fut = pool.submit(process_file, item.path, item.listed.size, thumbs_dir,
-                              max_pixels=max_pixels)
+                              max_pixels=max_pixels, also=also, also_size=also_size)
             queue.append((item, fut))
 
     try:
@@ -294,11 +311,13 @@ def scan_roots(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     batch_files: int = BATCH_FILES,
     batch_seconds: float = BATCH_SECONDS,
+    **hooks: Any,
 ) -> Job[ScanSummary]:
     """Scan folders (adding them as roots; ``None`` rescans every root). Yields Progress.
 
     Returns a :class:`ScanSummary`. Every file that cannot be read is recorded with
-    ``status='error'`` and a one-line reason; the scan always goes on.
+    ``status='error'`` and a one-line reason; the scan always goes on. ``hooks``: the
+    one-pass job's keyword arguments for :func:`index_files`.
     """
     cancel = cancel if cancel is not None else threading.Event()
     started = time.monotonic()
@@ -360,7 +379,7 @@ def scan_roots(
 
     totals = yield from index_files(
         lib, work, cancel, workers=workers, max_pixels=max_pixels,
-        batch_files=batch_files, batch_seconds=batch_seconds,
+        batch_files=batch_files, batch_seconds=batch_seconds, **hooks,
     )
     summary.absorb(totals, marked_missing)
     summary.seconds = time.monotonic() - started

@@ -77,10 +77,25 @@ def _rgb_or_rgba(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def make_thumbnail(im: Image.Image) -> Image.Image:
-    """An RGB thumbnail of a freshly opened image (decoding it, at reduced size when possible)."""
+def draft_request(size: tuple[int, int], at_least: int | None = None) -> tuple[int, int]:
+    """The size to ask the JPEG decoder for: the thumbnail's, and ``at_least`` on both sides
+    when another consumer (a model pack's input) needs more pixels; the decoder picks the
+    coarsest DCT scale that serves both."""
+    w, h = fit(size)
+    if at_least:
+        w, h = max(w, at_least), max(h, at_least)
+    return w, h
+
+
+def make_thumbnail(im: Image.Image, *, at_least: int | None = None) -> Image.Image:
+    """An RGB thumbnail of a freshly opened image (decoding it, at reduced size when possible).
+
+    ``im`` is left loaded at the decoded scale, at least ``at_least`` on each side when the file
+    is that large, so a caller can reuse the same pixels (one decode for thumbnail and model).
+    """
     target = fit(im.size)
-    im.draft("RGB", target)  # JPEG: let libjpeg scale by 1/2, 1/4 or 1/8 while decoding
+    # JPEG: let libjpeg scale by 1/2, 1/4 or 1/8 while decoding
+    im.draft("RGB", draft_request(im.size, at_least))
     big = im.size[0] * im.size[1] > _BIG_PIXELS
     with _BIG_DECODE if big else contextlib.nullcontext():
         im.load()

@@ -29,6 +29,14 @@ def _has_alpha(im: Image.Image) -> bool:
     )
 
 
+def upright(im: Image.Image) -> Image.Image:
+    """A loaded image turned upright (EXIF) as RGB, or RGBA when it has transparency: what a
+    pack's preprocessing receives, whether the pixels were decoded here or by the scan."""
+    turned = ImageOps.exif_transpose(im)
+    target = "RGBA" if _has_alpha(turned) else "RGB"
+    return turned if turned.mode == target else turned.convert(target)
+
+
 def open_image(path: str | os.PathLike[str], min_size: int | None = None) -> Image.Image:
     """Open ``path`` as an upright RGB or RGBA image, at least ``min_size`` on its short side
     when the file is that large (JPEG draft scaling never goes below it).
@@ -44,9 +52,7 @@ def open_image(path: str | os.PathLike[str], min_size: int | None = None) -> Ima
                 if min_size and im.format == "JPEG":
                     im.draft("RGB", (min_size, min_size))
                 im.load()
-                upright = ImageOps.exif_transpose(im)
-                target = "RGBA" if _has_alpha(upright) else "RGB"
-                return upright if upright.mode == target else upright.convert(target)
+                return upright(im)
     except FileNotFoundError:
         raise DecodeError("file not found") from None
     except Exception as exc:  # corrupt, truncated, refused, unreadable: one line, never fatal

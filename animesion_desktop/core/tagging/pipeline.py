@@ -99,7 +99,10 @@ class Pipeline:
         batch_size: int | None = None,
         decode_threads: int | None = None,
         min_size: int | None = None,
+        fed: bool = False,
     ) -> None:
+        """``fed``: no decode threads; the caller hands decoded samples in with :meth:`feed`
+        (the one-pass job decodes each file once, for its thumbnail and for the model)."""
         self.predictor = predictor
         self.cancel = cancel
         self.batch_size = max(1, int(batch_size or predictor.batch_size or 1))
@@ -107,7 +110,7 @@ class Pipeline:
         self._work: queue.SimpleQueue[WorkItem] = queue.SimpleQueue()
         for item in items:
             self._work.put(item)
-        n_decoders = max(1, decode_threads or default_decode_threads())
+        n_decoders = 0 if fed else max(1, decode_threads or default_decode_threads())
         # Enough decoded samples waiting for two batches: the model never starves.
         self._decoded: queue.Queue[Any] = queue.Queue(maxsize=2 * self.batch_size + n_decoders)
         self._results: queue.Queue[Any] = queue.Queue(maxsize=8)
@@ -123,6 +126,7 @@ class Pipeline:
             threading.Thread(target=self._infer_loop, name="tag-inference", daemon=True)
         )
         self._started = False
+        self._finished = False  # the end of the results was seen (by results() or ready())
 
     # -- public ---------------------------------------------------------------------------
     def __enter__(self) -> Pipeline:
@@ -150,17 +154,60 @@ class Pipeline:
         (so the caller can flush writes on time and notice Ctrl-C); ends when all is done or
         the run was cancelled. Raises :class:`InferenceError` if the model failed."""
         self.start()
-        while True:
+        while not self._finished:
             try:
                 got = self._results.get(timeout=timeout)
             except queue.Empty:
                 yield []
                 continue
             if got is _DONE:
+                self._finished = True
                 break
             yield got
         if self._failure is not None:
             raise InferenceError(str(self._failure)) from self._failure
+
+    def feed(self, image_id: int, path: str | None, sample: np.ndarray | None,
+             error: str | None = None, timeout: float = _POLL) -> bool:
+        """Hand one decoded sample (or its error) to the model; False if the queue stayed full
+        for ``timeout`` (drain :meth:`ready` and try again: that is the back-pressure)."""
+        self.start()
+        try:
+            self._decoded.put(_Decoded(image_id, path, sample, error), timeout=timeout)
+        except queue.Full:
+            return False
+        return True
+
+    def end_feed(self, timeout: float = _POLL) -> bool:
+        """No more samples will be fed; False if the queue stayed full (try again)."""
+        self.start()
+        try:
+            self._decoded.put(_DONE, timeout=timeout)
+        except queue.Full:
+            return False
+        return True
+
+    @property
+    def finished(self) -> bool:
+        """The inference thread has ended and every result was taken."""
+        return self._finished
+
+    def ready(self) -> list[ImageResult]:
+        """The results available now, without waiting (empty at the end of the run).
+        Raises :class:`InferenceError` if the model failed."""
+        out: list[ImageResult] = []
+        while not self._finished:
+            try:
+                got = self._results.get_nowait()
+            except queue.Empty:
+                break
+            if got is _DONE:
+                self._finished = True
+                break
+            out.extend(got)
+        if self._finished and self._failure is not None:
+            raise InferenceError(str(self._failure)) from self._failure
+        return out
 
     # -- threads --------------------------------------------------------------------------
     def _leaving(self) -> bool:

@@ -1,0 +1,299 @@
+"""Add a folder and it is tagged: one read and one decode per new image.
+
+``index_and_tag`` is the scan (:func:`~animesion_desktop.core.scan.scan_roots`) with the active
+packs riding along. Each new file is read once and hashed from those bytes (as the scan always
+does); when its thumbnail is not cached yet it is decoded once, at the JPEG draft scale that
+serves both the thumbnail and the largest pack input, and the same pixels are turned upright
+and preprocessed for every active pack on the scan's worker threads. The samples go straight
+to each pack's :class:`~animesion_desktop.core.tagging.pipeline.Pipeline` (fed mode: no decode
+threads of its own) and its inference thread; results are written once the scan's writer has
+committed the file records that give them an image id.
+
+Files already known (unchanged, or a copy of a known image whose thumbnail exists) are not
+decoded; a closing ``run_pack`` per pack tags whatever is still without a run record (copies of
+known images, or images whose predictions a kill or Ctrl-C cut off), so resuming works exactly
+as for the scan and ``tag`` alone. A file that cannot be decoded is one recorded scan error.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from animesion_desktop.core.jobs import Job, Progress
+from animesion_desktop.core.library import Library
+from animesion_desktop.core.library.files import FileRecord
+from animesion_desktop.core.scan import ScanSummary, scan_roots
+from animesion_desktop.core.scan.decode import describe_image_error
+from animesion_desktop.core.scan.probe import Probed
+from animesion_desktop.core.scan.scanner import Pending
+from animesion_desktop.core.tagging.decode import upright
+from animesion_desktop.core.tagging.job import (
+    OpenPack,
+    PackRow,
+    PackRun,
+    TaggingError,
+    TagSummary,
+    _Committer,
+    _open_pack,
+    _prepare_all,
+    choose_packs,
+    load_vocabulary,
+    run_pack,
+)
+from animesion_desktop.core.tagging.pipeline import (
+    ImageResult,
+    InferenceError,
+    Pipeline,
+    PredictorLike,
+)
+from animesion_desktop.core.tagging.store import PackVocabulary
+
+Sample = tuple[np.ndarray | None, str | None]  # (model input, error) for one pack
+
+
+@dataclass
+class OnePassSummary:
+    scan: ScanSummary
+    tags: TagSummary
+    packs_active: bool = True
+
+    @property
+    def cancelled(self) -> bool:
+        return self.scan.cancelled or self.tags.cancelled
+
+    def line(self) -> str:
+        if not self.packs_active:
+            return self.scan.line() + "; no pack is active, nothing was tagged"
+        return f"{self.scan.line()}; {self.tags.line()}"
+
+
+@dataclass
+class _Lane:
+    """One active pack during the pass: its predictor, pipeline and writer."""
+
+    pack: PackRow
+    model_pack: Any
+    predictor: PredictorLike
+    vocab: PackVocabulary
+    run: PackRun
+    pipeline: Pipeline
+    committer: _Committer
+    size: int | None
+    waiting: list[ImageResult] = field(default_factory=list)  # image not committed yet
+
+
+def model_inputs(predictors: Sequence[PredictorLike]) -> Any:
+    """What the scan workers do with the decoded pixels: one sample (or error) per pack, in
+    the words the tagger would use for the same failure."""
+
+    def also(im: Image.Image) -> list[Sample]:
+        try:
+            image = upright(im)
+        except Exception as exc:  # a mode the conversion cannot take: the tagger's error text
+            return [(None, describe_image_error(exc))] * len(predictors)
+        out: list[Sample] = []
+        for predictor in predictors:
+            try:
+                out.append((np.asarray(predictor.preprocess(image)), None))
+            except Exception as exc:
+                out.append((None, f"cannot preprocess: {exc}"))
+        return out
+
+    return also
+
+
+def _ids_of(lib: Library, hashes: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(hashes))
+    found: dict[str, int] = {}
+    with lib.read() as s:
+        conn = s.connection()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for image_id, h in conn.exec_driver_sql(
+                f"SELECT id, hash FROM images WHERE hash IN ({marks})", tuple(chunk)
+            ):
+                found[h] = int(image_id)
+    return found
+
+
+class _Pass:
+    """The hooks the scan calls, and the bookkeeping between samples and image ids."""
+
+    def __init__(self, lib: Library, lanes: list[_Lane], cancel: threading.Event) -> None:
+        self.lib, self.lanes, self.cancel = lib, lanes, cancel
+        self.keys: dict[int, str] = {}  # sample key -> content hash
+        self.ids: dict[str, int] = {}  # content hash -> image id, once committed
+        self.fed = 0
+        self.seen: set[str] = set()  # hashes fed this pass (a second copy is not run twice)
+
+    def on_take(self, item: Pending, probed: Probed) -> None:
+        if (probed.payload is not None and probed.hash is not None and probed.error is None
+                and probed.hash not in self.seen):
+            self.seen.add(probed.hash)
+            self.fed += 1
+            key = self.fed
+            self.keys[key] = probed.hash
+            path = item.display()
+            for lane, (sample, error) in zip(self.lanes, probed.payload, strict=True):
+                lane.run.total += 1
+                # Back-pressure: while the model is behind, write what it finished.
+                while not lane.pipeline.feed(key, path, sample, error):
+                    if self.cancel.is_set() or lane.pipeline.finished:
+                        break
+                    self.pump()
+        self.pump()
+
+    def on_commit(self, records: Sequence[FileRecord]) -> None:
+        hashes = [r.hash for r in records if r.hash is not None and r.error is None]
+        self.ids.update(_ids_of(self.lib, (h for h in hashes if h not in self.ids)))
+        self.pump()
+
+    def pump(self) -> None:
+        for lane in self.lanes:
+            lane.waiting.extend(lane.pipeline.ready())
+            self.write(lane)
+
+    def write(self, lane: _Lane) -> None:
+        if not lane.waiting:
+            lane.committer.add(())  # a time-based flush
+            return
+        ready, waiting = [], []
+        for r in lane.waiting:
+            image_id = self.ids.get(self.keys[r.image_id])
+            if image_id is None:
+                waiting.append(r)
+            else:
+                ready.append(ImageResult(image_id, r.path, r.heads, r.embedding, r.error))
+        lane.waiting = waiting
+        lane.committer.add(_prepare_all(lane.vocab, ready, lane.run))
+
+    def finish_lane(self, lane: _Lane) -> Job[None]:
+        """After the scan: tell the pipeline no more is coming, write everything it returns."""
+        stage = f"tagging {lane.pack.name}"
+        while not lane.pipeline.end_feed():
+            if self.cancel.is_set() or lane.pipeline.finished:
+                break
+            self.pump()
+        done = 0
+        for batch in lane.pipeline.results():
+            lane.waiting.extend(batch)
+            self.write(lane)
+            done += len(batch)
+            if batch:
+                yield Progress(stage, done, lane.run.total, extra={"pack": lane.pack.name})
+
+
+def _open_lanes(lib: Library, packs: Sequence[PackRow], cancel: threading.Event,
+                device: str | None, batch_size: int | None,
+                open_pack: OpenPack) -> list[_Lane]:
+    lanes: list[_Lane] = []
+    try:
+        for pack in packs:
+            model_pack, predictor, _warnings = open_pack(pack.path, device)
+            size = getattr(getattr(model_pack, "input", None), "size", None)
+            run = PackRun(pack.name, predictor.device_description)
+            lanes.append(_Lane(
+                pack, model_pack, predictor, load_vocabulary(lib, pack.id, model_pack.heads),
+                run, Pipeline(predictor, (), cancel, batch_size=batch_size, fed=True),
+                _Committer(lib, pack.id, run), size,
+            ))
+    except BaseException:
+        _close(lanes)
+        raise
+    return lanes
+
+
+def _close(lanes: Sequence[_Lane]) -> None:
+    for lane in lanes:
+        lane.pipeline.stop()
+        close = getattr(lane.predictor, "close", None)
+        if close is not None:
+            close()
+
+
+def index_and_tag(
+    lib: Library,
+    roots: Iterable[str | os.PathLike[str]] | None = None,
+    cancel: threading.Event | None = None,
+    *,
+    device: str | None = None,
+    batch_size: int | None = None,
+    workers: int | None = None,
+    open_pack: OpenPack = _open_pack,
+    precision: str | None = None,
+    **scan_options: Any,
+) -> Job[OnePassSummary]:
+    """Scan ``roots`` (see :func:`scan_roots`) and tag what is new with every active pack, in
+    one pass; with no active pack it is the plain scan. Yields Progress. ``precision`` (auto
+    when None) goes to ``open_pack``, under the same agreement check as ``tag_images``."""
+    cancel = cancel if cancel is not None else threading.Event()
+    if precision is not None:
+        open_pack = functools.partial(open_pack, precision=precision)
+    try:
+        packs = choose_packs(lib, None)
+    except TaggingError:  # no pack installed or active: adding a folder still indexes it
+        packs = []
+    if not packs:
+        scan = yield from scan_roots(lib, roots, cancel, workers=workers, **scan_options)
+        return OnePassSummary(scan, TagSummary(), packs_active=False)
+    for pack in packs:
+        yield Progress(f"loading {pack.name}", 0, None, pack.name, {"pack": pack.name})
+    lanes = _open_lanes(lib, packs, cancel, device, batch_size, open_pack)
+    one = _Pass(lib, lanes, cancel)
+    sizes = [lane.size for lane in lanes if lane.size]
+    summary = OnePassSummary(ScanSummary(), TagSummary())
+    started = time.monotonic()
+    try:
+        try:
+            for lane in lanes:
+                lane.pipeline.start()
+            summary.scan = yield from scan_roots(
+                lib, roots, cancel, workers=workers, **scan_options,
+                also=model_inputs([lane.predictor for lane in lanes]),
+                also_size=max(sizes) if sizes else None,
+                on_take=one.on_take, on_commit=one.on_commit,
+            )
+            for lane in lanes:
+                yield from one.finish_lane(lane)
+        except KeyboardInterrupt:
+            cancel.set()  # Ctrl-C: stop like a cancel; what was committed and inferred is kept
+        except InferenceError as exc:
+            raise TaggingError(f"a pack failed during the scan: {exc}") from exc
+        finally:
+            for lane in lanes:  # also when the caller drops the job: keep what was inferred
+                lane.pipeline.stop()
+            try:
+                one.pump()
+            finally:
+                for lane in lanes:
+                    lane.committer.finish()
+                    lane.run.seconds = time.monotonic() - started
+        # What the pass did not decode: copies of known images, leftovers of a cut-off run.
+        for lane in lanes:
+            if cancel.is_set():
+                break
+            rest = yield from run_pack(lib, lane.pack, lane.predictor, lane.model_pack.heads,
+                                       cancel, batch_size=batch_size, min_size=lane.size)
+            lane.run.total += rest.total
+            lane.run.tagged += rest.tagged
+            lane.run.failed.extend(rest.failed)
+            lane.run.seconds += rest.seconds
+            lane.run.precision, lane.run.agreement = rest.precision, rest.agreement
+            lane.run.device = rest.device
+    finally:
+        _close(lanes)
+    for lane in lanes:
+        lane.run.cancelled = cancel.is_set()
+        summary.tags.runs.append(lane.run)
+    summary.tags.cancelled = cancel.is_set()
+    return summary

@@ -1,0 +1,225 @@
+"""The one-pass job (scan --tag) leaves the library the two passes (scan, then tag) leave:
+the same file records and errors, thumbnails and predictions; it reads and decodes each new
+file once; known files cost nothing; a kill mid-run resumes."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tagging_kit as h  # registered by tests/core/conftest.py
+from PIL import Image
+
+from animesion_desktop.cli import main
+from animesion_desktop.core.indexing import index_and_tag
+from animesion_desktop.core.jobs import run_to_end
+from animesion_desktop.core.library import Library
+from animesion_desktop.core.scan import scan_roots, thumbnail_path
+from animesion_desktop.core.tagging import packs_registry, tag_images
+
+_spec = importlib.util.spec_from_file_location(
+    "bad_inputs_corpus", Path(__file__).with_name("test_bad_inputs.py"))
+assert _spec is not None and _spec.loader is not None
+corpus = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(corpus)
+
+
+def open_with_pack(db: Path, pack_src: Path) -> Library:
+    lib = Library.open(db)
+    packs_registry.install(lib, pack_src)
+    return lib
+
+
+def state(lib: Library) -> dict[str, object]:
+    """Everything both ways must agree on, keyed by path or content hash (ids may differ)."""
+    with lib.read() as s:
+        conn = s.connection()
+        files = {
+            bytes(r[0]): tuple(r[1:]) for r in conn.exec_driver_sql(
+                "SELECT f.relpath_raw, f.status, f.error, i.width, i.height, i.format, i.hash "
+                "FROM files f LEFT JOIN images i ON i.id = f.image_id")
+        }
+        runs = dict(conn.exec_driver_sql(
+            "SELECT i.hash, r.error FROM inference_runs r JOIN images i ON i.id = r.image_id"
+        ).all())
+        preds: dict[str, dict[str, float]] = {}
+        for hash_, cat, name, score in conn.exec_driver_sql(
+            "SELECT i.hash, t.category, t.name, p.score FROM predictions p "
+            "JOIN images i ON i.id = p.image_id JOIN tags t ON t.id = p.tag_id"
+        ):
+            preds.setdefault(hash_, {})[f"{cat}:{name}"] = score
+    thumbs = {
+        hash_: thumbnail_path(lib.location.thumbs_dir, hash_).read_bytes()
+        for _, _, _, _, _, hash_ in files.values()
+        if hash_ is not None and thumbnail_path(lib.location.thumbs_dir, hash_).exists()
+    }
+    return {"files": files, "runs": runs, "preds": preds, "thumbs": thumbs}
+
+
+def two_passes(tmp_path: Path, root: Path, pack: Path) -> dict[str, object]:
+    with open_with_pack(tmp_path / "two.sqlite", pack) as lib:
+        run_to_end(scan_roots(lib, [root], threading.Event()))
+        run_to_end(tag_images(lib, None, threading.Event(), device="cpu"))
+        return state(lib)
+
+
+def one_pass(tmp_path: Path, root: Path, pack: Path, **kw):
+    with open_with_pack(tmp_path / "one.sqlite", pack) as lib:
+        summary = run_to_end(index_and_tag(lib, [root], threading.Event(), device="cpu", **kw))
+        return summary, state(lib)
+
+
+def test_bad_input_corpus_gives_the_two_pass_result(tmp_path, make_image) -> None:
+    root = tmp_path / "art"
+    root.mkdir()
+    bad = corpus.write_bad(root, make_image)
+    corpus.write_good(root, make_image)
+    pack = h.write_real_pack(tmp_path / "pack", size=32)
+    expected = two_passes(tmp_path, root, pack)
+    summary, got = one_pass(tmp_path, root, pack)
+    assert got == expected  # records, errors, thumbnails (bytes), run records, exact scores
+    for name, words in bad.items():
+        assert words in got["files"][name][1]
+    assert summary.scan.errors == len(bad) and summary.tags.failed == []
+    assert summary.tags.tagged == len(got["runs"]) == 9
+
+
+def test_generated_images_give_the_two_pass_result(tmp_path, make_image) -> None:
+    root = tmp_path / "gen"
+    rng = np.random.default_rng(3)
+    for i in range(12):
+        size = (int(rng.integers(200, 900)), int(rng.integers(150, 700)))
+        fmt = "JPEG" if i % 2 else "PNG"
+        make_image(root / f"{i:02d}.{fmt.lower()}", size=size, seed=i, format=fmt)
+    # the same content twice: one image, decoded once, tagged once
+    (root / "copy.png").write_bytes((root / "00.png").read_bytes())
+    pack = h.write_real_pack(tmp_path / "pack", size=32)
+    expected = two_passes(tmp_path, root, pack)
+    summary, got = one_pass(tmp_path, root, pack, batch_size=3)
+    for key in ("files", "runs", "thumbs"):
+        assert got[key] == expected[key], key
+    assert summary.tags.tagged == 12
+    for hash_, scores in expected["preds"].items():
+        fmt = next(f[4] for f in expected["files"].values() if f[5] == hash_)
+        if fmt == "PNG":  # the same pixels both ways: identical scores
+            assert got["preds"][hash_] == scores
+        else:
+            # a JPEG is decoded once at the DCT scale its thumbnail needs, finer than the one
+            # the tagger picks alone: the model sees the same picture within rounding
+            tags = scores.keys() | got["preds"][hash_].keys()
+            diff = max(abs(scores.get(t, 0.0) - got["preds"][hash_].get(t, 0.0)) for t in tags)
+            assert diff <= 0.02, (hash_, diff)
+
+
+def test_each_new_file_is_read_and_decoded_once_and_known_files_not_at_all(
+    tmp_path, make_image, monkeypatch
+) -> None:
+    from animesion_desktop.core.scan import decode, hashing, probe
+    from animesion_desktop.core.tagging import decode as tag_decode
+
+    root = tmp_path / "art"
+    for i in range(6):
+        make_image(root / f"{i}.jpg", size=(640, 480), seed=i, format="JPEG")
+    reads: list[bytes] = []
+    opens: list[object] = []
+    real_read, real_open = hashing.read_and_hash, decode.open_image
+
+    def read(path, size_hint):
+        reads.append(path)
+        return real_read(path, size_hint)
+
+    def opened(source, **kw):
+        opens.append(source)
+        return real_open(source, **kw)
+
+    monkeypatch.setattr(probe, "read_and_hash", read)
+    monkeypatch.setattr(probe, "open_image", opened)
+    monkeypatch.setattr(tag_decode, "open_lazily", opened)
+    pack = h.write_real_pack(tmp_path / "pack", size=32)
+    with open_with_pack(tmp_path / "one.sqlite", pack) as lib:
+        summary = run_to_end(index_and_tag(lib, [root], threading.Event(), device="cpu"))
+        assert summary.tags.tagged == 6 and summary.scan.new == 6
+        assert len(reads) == 6 and len(opens) == 6
+        reads.clear()
+        opens.clear()
+        again = run_to_end(index_and_tag(lib, [root], threading.Event(), device="cpu"))
+        assert again.scan.unchanged == 6 and again.tags.tagged == 0
+        assert reads == [] and opens == []
+
+
+def test_without_an_active_pack_it_is_the_plain_scan(tmp_path, make_image, capsys) -> None:
+    root = tmp_path / "art"
+    make_image(root / "a.png")
+    db = tmp_path / "lib.sqlite"
+    assert main(["--library", str(db), "scan", "--tag", str(root)]) == 0
+    assert "no pack is active" in capsys.readouterr().out
+    h.write_real_pack(tmp_path / "pack", size=32)
+    with Library.open(db) as lib:
+        packs_registry.install(lib, tmp_path / "pack")
+    make_image(root / "b.png", seed=2)
+    assert main(["--library", str(db), "scan", "--tag", "--device", "cpu", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "1 new" in out and "tagged 2 images" in out  # b in the pass, a by the closing run
+
+
+def committed_runs(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM inference_runs").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_sigkill_mid_pass_resumes_to_the_full_result(tmp_path: Path) -> None:
+    n = 600  # the scan commits 200 records a batch: the kill lands before the last
+    db = tmp_path / "lib.sqlite"
+    root = tmp_path / "pics"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(root / f"{i:03d}.png")
+    with Library.open(db) as lib:
+        packs_registry.install(lib, h.write_real_pack(tmp_path / "src", name="slowish"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "animesion_desktop", "--library", str(db), "scan", "--tag",
+         "--batch-size", "1", "--device", "cpu", str(root)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        seen = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            seen = committed_runs(db)
+            if seen >= 1:
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, f"the pass ended before it could be killed: {proc.stderr.read()}"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    with Library.open(db) as lib:
+        assert lib.integrity_check() == "ok"
+        done = committed_runs(db)
+        assert seen <= done < n
+        summary = run_to_end(index_and_tag(lib, [root], threading.Event(), device="cpu"))
+        assert summary.tags.tagged == n - done and summary.tags.failed == []
+        after = state(lib)
+    assert len(after["files"]) == n and all(f[0] == "ok" for f in after["files"].values())
+    assert len(after["runs"]) == n and len(after["preds"]) == n and len(after["thumbs"]) == n
