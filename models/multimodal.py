@@ -17,9 +17,16 @@ import torch
 from torch import Tensor
 
 from models.architectures.vilt import ViLT
+from models.multimodal_spec import MODES
 from models.tag_tokenizer import NUM_SPECIAL, TagTokenizer
 
-MODES = ("image_only", "generate", "conditioned")
+__all__ = [
+    "MODES",
+    "MultimodalResult",
+    "image_only",
+    "recognize_and_generate",
+    "recognize_with_tags",
+]
 
 
 @dataclass(frozen=True)

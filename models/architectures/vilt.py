@@ -66,6 +66,8 @@ class ViLT(VisionTransformer):
         self.tag_positions = nn.Parameter(torch.zeros(1, cfg.max_text_seq_len, d))
         self.token_types = nn.Embedding(2, d)
         self.mlm = MLMHead(d, cfg.vocab_size, cfg.layer_norm_eps)
+        # The original's class head is LayerNorm + Linear on the encoder's (normed) CLS token.
+        self.head_norm = None if self.ifa is not None else nn.LayerNorm(d, eps=cfg.layer_norm_eps)
         nn.init.normal_(self.tag_embeddings.weight, std=0.02)
         nn.init.normal_(self.tag_positions, std=0.02)
         nn.init.normal_(self.token_types.weight, std=0.02)
@@ -104,10 +106,7 @@ class ViLT(VisionTransformer):
         """Head logits {name: [N, C]} and tag logits [N, T, V] for images and tag ids."""
         states = self.encode(x, tags)
         last = self.backbone.layernorm(states[-1])  # [N, S, D]
-        if self.ifa is None:
-            features = last[:, 0]
-        else:
-            features = self.ifa(torch.stack([s[:, 0] for s in states[1:]], dim=1))  # [N, L, D]
+        features = self._pool(states, last)
         t = tags.shape[1]
         return self.forward_head(features), self.mlm(last[:, -t:], self.tag_embeddings.weight)
 
@@ -118,9 +117,15 @@ class ViLT(VisionTransformer):
     def forward_features(self, x: Tensor) -> Tensor:
         # Image-only: the model sees every tag slot masked, as in image-only inference.
         states = self.encode(x, self.masked_tags(x.shape[0], x.device))
-        if self.ifa is None:
-            return self.backbone.layernorm(states[-1])[:, 0]
-        return self.ifa(torch.stack([s[:, 0] for s in states[1:]], dim=1))
+        return self._pool(states, None)
+
+    def _pool(self, states: list[Tensor], last: Tensor | None) -> Tensor:
+        """[N, D] for the heads: IFA over each block's CLS, or the final-norm CLS re-normed."""
+        if self.ifa is not None:
+            return self.ifa(torch.stack([s[:, 0] for s in states[1:]], dim=1))  # [N, L, D]
+        assert self.head_norm is not None
+        cls = last[:, 0] if last is not None else self.backbone.layernorm(states[-1][:, 0])
+        return self.head_norm(cls)
 
 
 def _build(config: ModelConfig) -> AnimesionModel:
