@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := .demo
 
-.PHONY: run test lint install clean bench demo-pack
+.PHONY: run test lint install clean bench demo-pack screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,3 +63,7 @@ demo-pack: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info
+
+# The README's pictures: the real widgets on a demo library, rendered offscreen to docs/*.png.
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py

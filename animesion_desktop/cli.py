@@ -21,7 +21,7 @@ from animesion_desktop.core.errors import UserError
 
 # name -> module; a module missing here is a command that is not built yet.
 COMMANDS = ("gui", "scan", "watch", "search", "tags", "label", "tag", "show", "packs",
-            "export", "import_", "retrain")
+            "export", "import_", "retrain", "similar", "duplicates", "clusters")
 
 __all__ = ["COMMANDS", "UserError", "build_parser", "main"]  # UserError: for older imports
 

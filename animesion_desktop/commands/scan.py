@@ -12,6 +12,7 @@ from animesion_desktop.commands.progress import drive
 from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.library import Library, files
 from animesion_desktop.core.scan import ScanSummary, scan_roots
+from animesion_desktop.core.similar import duplicates
 
 SHOWN_ERRORS = 20
 
@@ -65,5 +66,7 @@ def run(args: argparse.Namespace) -> int:
         summary = drive(
             scan_roots(lib, args.roots or None, cancel, workers=args.workers), cancel
         )
+        if not summary.cancelled:  # near-duplicate hashes of new images, from their thumbnails
+            drive(duplicates.hash_images(lib, cancel), cancel, unit="image")
     print_summary(summary)
     return 130 if summary.cancelled else 0

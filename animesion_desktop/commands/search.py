@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from animesion_desktop.core.image_view import image_views
 from animesion_desktop.core.library import Library
-from animesion_desktop.core.library.schema import File, FileStatus, Image, ImageTag, Root, Tag
+from animesion_desktop.core.library.schema import File, Root
 from animesion_desktop.core.search import ORDERS, parse, search
 
 _CHUNK = 500
@@ -94,46 +95,10 @@ def _print(items: Iterator[dict[str, Any]], as_json: bool) -> None:
 
 
 def _images(lib: Library, ids: Sequence[int]) -> Iterator[dict[str, Any]]:
-    """Each image's details, in the order of ``ids``, fetched a chunk at a time."""
+    """Each image's view (core/image_view.py), in the order of ``ids``, a chunk at a time."""
     for start in range(0, len(ids), _CHUNK):
-        chunk = list(ids[start : start + _CHUNK])
-        with lib.read() as s:
-            images = {row.id: row for row in s.execute(
-                select(Image.id, Image.hash, Image.width, Image.height, Image.char_score)
-                .where(Image.id.in_(chunk)))}
-            files: dict[int, list[tuple[str, str]]] = {}
-            rows = s.execute(
-                select(File.image_id, File.status, Root.path, File.relpath)
-                .join(Root, Root.id == File.root_id)
-                .where(File.image_id.in_(chunk))
-                .order_by(Root.path, File.relpath)
-            )
-            for file_image, status, root, relpath in rows:
-                if file_image is not None:
-                    files.setdefault(file_image, []).append((status, str(Path(root) / relpath)))
-            tags: dict[int, list[str]] = {}
-            for image_id, category, name in s.execute(
-                select(ImageTag.image_id, Tag.category, Tag.name)
-                .join(Tag, Tag.id == ImageTag.tag_id)
-                .where(ImageTag.image_id.in_(chunk))
-                .order_by(Tag.category, Tag.name)
-            ):
-                tags.setdefault(image_id, []).append(f"{category}:{name}")
-        for image_id in chunk:
-            image = images.get(image_id)
-            if image is None:  # deleted since the search
-                continue
-            located = files.get(image_id, [])
-            ok = [p for status, p in located if status == FileStatus.OK.value]
-            yield {
-                "image_id": image.id,
-                "hash": image.hash,
-                "paths": ok or [p for _status, p in located],
-                "width": image.width,
-                "height": image.height,
-                "score": image.char_score,
-                "tags": tags.get(image_id, []),
-            }
+        for view in image_views(lib, ids[start : start + _CHUNK]):
+            yield view.search_item()
 
 
 def _error_files(lib: Library, ids: Sequence[int]) -> Iterator[dict[str, Any]]:

@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 from animesion_desktop.core.errors import UserError
+from animesion_desktop.core.image_view import image_view
 from animesion_desktop.core.library import Library
-from animesion_desktop.core.tagging.details import image_record
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,9 +27,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     with Library.open(args.library) as lib:
         image_id = lib.image_for_path(args.path)
-        record = None if image_id is None else image_record(lib, image_id)
-    if record is None:
+        view = None if image_id is None else image_view(lib, image_id)
+    if view is None:
         raise UserError(f"{args.path}: not in the library (is its folder scanned?)")
+    record = view.record()
     if args.json:
         print(json.dumps(record, indent=2, ensure_ascii=False))
     else:

@@ -18,7 +18,10 @@ def run(library_path: str | None, query: str = "") -> int:
         window = MainWindow(lib)
         window.show()
         window.grid_controller.run_search(query)
-        window.watch.sync()
+        if window.prefs.settings.watching:
+            window.watch.sync()
+        if window.prefs.settings.rescan_on_start:
+            window.jobs.scan_all()
         return int(app.exec())
     finally:
         lib.close()

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QImage
 
 from animesion_desktop.core import views
+from animesion_desktop.core.image_view import ImageView, image_view
 from animesion_desktop.core.library import Library
 from animesion_desktop.ui.detail_panel import DetailPanel
 from animesion_desktop.ui.lanes import ReadLane
@@ -32,10 +33,10 @@ class DetailController(QObject):
             reads.run("detail", lambda: None, lambda _: panel.show_detail(None, 0))
             return
 
-        def shown(detail: views.ImageDetail | None) -> None:
+        def shown(detail: ImageView | None) -> None:
             panel.show_detail(detail, n)
             if detail is not None:
                 path = views.thumbnail_file(lib, detail.hash)
                 reads.run("preview", lambda: QImage(path), panel.show_preview)
 
-        reads.run("detail", lambda: views.image_detail(lib, focus), shown, self._on_error)
+        reads.run("detail", lambda: image_view(lib, focus), shown, self._on_error)

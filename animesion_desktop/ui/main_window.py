@@ -58,6 +58,20 @@ class MainWindow(QMainWindow):
         self._layout()
         self._actions()
         self._wire()
+        self._part2()
+
+    def _part2(self) -> None:
+        # Issue 10's pages (review, welcome) and menus, composed around what is above.
+        from animesion_desktop.ui.menus import install_menus
+        from animesion_desktop.ui.modes import install_modes
+        from animesion_desktop.ui.settings_dialog import WindowSettings
+        from animesion_desktop.ui.sidebar import install_sidebar
+
+        self.prefs = WindowSettings(self)
+        self.sidebar = install_sidebar(self)
+        self.prefs.apply(restore_layout=True)  # the splitter has the sidebar now
+        self.modes = install_modes(self)
+        self.menus = install_menus(self, self.modes)
 
     # -- composition ------------------------------------------------------------------------
     def _layout(self) -> None:

@@ -160,7 +160,10 @@ class PacksDialog(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        for column in range(len(PacksModel.HEADERS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch if column == 5
+                                        else QHeaderView.ResizeMode.ResizeToContents)
         self.table.selectionModel().currentRowChanged.connect(lambda _c, _p: self._selected())
         self.details = QLabel("Install a pack to tag your images: drop a pack folder, a .zip, "
                               "an Animesion checkpoint, a WD tagger or a Hugging Face folder "
@@ -218,7 +221,7 @@ class PacksDialog(QDialog):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(tabs)
-        split.setSizes([180, 540])
+        split.setSizes([110, 610])
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(split, 1)

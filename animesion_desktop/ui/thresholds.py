@@ -101,7 +101,7 @@ class CurveWidget(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        r = self.rect().adjusted(30, 8, -8, -20)
+        r = self.rect().adjusted(30, 24, -8, -20)  # room above for the legend
         p.setPen(QPen(QColor("#888888")))
         p.drawRect(r)
         p.drawText(self.rect().adjusted(30, 0, 0, 0), Qt.AlignmentFlag.AlignBottom
@@ -124,9 +124,13 @@ class CurveWidget(QWidget):
         p.setPen(QPen(QColor("#cccccc"), 1, Qt.PenStyle.DashLine))
         x = r.left() + self.threshold * r.width()
         p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()))
-        p.setPen(QPen(QColor("#888888")))
-        p.drawText(r.adjusted(6, 2, 0, 0), Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft,
-                   f"precision / recall against your {self.decisions} decisions")
+        x = r.left()
+        for colour, word in (("#2a9d8f", "precision"), ("#888888", " and "),
+                             ("#e76f51", "recall"),
+                             ("#888888", f" against your {self.decisions} decisions on this tag")):
+            p.setPen(QPen(QColor(colour)))
+            p.drawText(int(x), r.top() - 8, word)
+            x += p.fontMetrics().horizontalAdvance(word)
         p.end()
 
 

@@ -75,3 +75,33 @@ def test_show_text_and_errors(tmp_path, capsys) -> None:
 
     assert show(libpath, str(root / "not-there.png")) == 2
     assert "not in the library" in capsys.readouterr().err
+
+
+def test_show_search_and_the_inspector_read_one_view_of_the_image(tmp_path, capsys) -> None:
+    # one core view (core/image_view.py) behind `show --json`, `search --json` and the inspector
+    from animesion_desktop.core import views
+    from animesion_desktop.core.image_view import image_view, image_views
+    from animesion_desktop.core.library import tags
+    from animesion_desktop.core.tagging import details
+
+    libpath, root, ids = tagged_library(tmp_path)
+    path = root / "000_red.png"
+    assert show(libpath, str(path), "--json") == 0
+    record = json.loads(capsys.readouterr().out)
+    assert main(["--library", str(libpath), "search", "character:zed", "--json"]) == 0
+    (item,) = json.loads(capsys.readouterr().out)
+    with Library.open(libpath) as lib:
+        view = image_view(lib, ids[0])
+        inspector = views.image_detail(lib, ids[0])
+        assert details.image_record(lib, ids[0]) == record
+        assert image_views(lib, [ids[0], 10**6]) == [image_views(lib, [ids[0]])[0]]  # gone: left out
+    assert view == inspector and view.record() == record and view.search_item() == item
+    assert item["image_id"] == record["image"]["id"] == ids[0]
+    assert item["paths"] == [f["path"] for f in record["files"]] == [p for p, _, _ in view.paths]
+    # the same effective tags, each command in its own established spelling
+    assert [tags.tag_text(*t.split(":", 1)) for t in item["tags"]] == sorted(
+        record["effective_tags"], key=lambda t: tags.parse_tag(t))
+    assert {t.text for t in inspector.tags if t.effective} == set(record["effective_tags"])
+    assert {(t.text, t.label) for t in inspector.tags if t.label} == {
+        (lb["tag"], lb["state"]) for lb in record["labels"]}
+    assert views.tag_text is tags.tag_text  # defined once

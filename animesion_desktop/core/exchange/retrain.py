@@ -242,7 +242,7 @@ def figure_lines(result: RetrainResult) -> list[str]:
              f"test {fig(result.new_metrics, 'test')}"]
     if result.compared is not None:
         lines.append(f"old pack {result.compared}: validation {fig(result.old_metrics, 'val')}; "
-                     f"test {fig(result.old_metrics, 'test')} (on the data it was trained on)")
+                     f"test {fig(result.old_metrics, 'test')} (measured on its own split when it was made)")
         if result.old_on_test is not None:
             right, n = result.old_on_test
             lines.append(f"  on this export's test images (its stored predictions): top-1 "

@@ -11,7 +11,7 @@ from typing import Union
 FIELDS = ("width", "height", "score", "size", "ratio")
 OPERATORS = (">=", "<=", ">", "<", "=")
 # is: terms. "error" switches the search to unreadable files (see docs/search.md).
-IS_TERMS = ("unreviewed", "untagged", "missing", "error")
+IS_TERMS = ("unreviewed", "untagged", "missing", "error", "duplicate")
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,14 @@ class IsTerm:
 
 
 @dataclass(frozen=True)
+class DuplicateTerm:
+    """``duplicate:ID``: the images in the near-duplicate group of image ID (itself included)."""
+
+    image_id: int
+    pos: int = dataclasses.field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class PathTerm:
     glob: str  # as typed, with / or \ as separators
     pos: int = dataclasses.field(default=0, compare=False)
@@ -68,7 +76,7 @@ class Everything:
     """The empty query: every image."""
 
 
-Leaf = Union[TagTerm, Compare, IsTerm, PathTerm]
+Leaf = Union[TagTerm, Compare, IsTerm, PathTerm, DuplicateTerm]
 Node = Union[Leaf, Not, And, Or, Everything]
 
 
@@ -94,6 +102,8 @@ def to_text(node: Node) -> str:
         return f"{node.field}{node.op}{value}"
     if isinstance(node, IsTerm):
         return f"is:{node.what}"
+    if isinstance(node, DuplicateTerm):
+        return f"duplicate:{node.image_id}"
     if isinstance(node, PathTerm):
         return f'path:"{node.glob}"' if " " in node.glob else f"path:{node.glob}"
     if isinstance(node, Not):

@@ -26,6 +26,7 @@ from animesion_desktop.core.search.nodes import (
     IS_TERMS,
     And,
     Compare,
+    DuplicateTerm,
     Everything,
     IsTerm,
     Leaf,
@@ -148,6 +149,10 @@ class _Parser:
                               else f"is: needs one of {known}")
                     self.error(token.offset(at), reason)
                 return IsTerm(what, pos=token.pos)
+            if key == "duplicate":
+                if not rest.strip().isdigit():
+                    self.error(token.offset(at), "duplicate: needs an image id, like duplicate:42")
+                return DuplicateTerm(int(rest.strip()), pos=token.pos)
             if key == "path":
                 if not rest.strip():
                     self.error(token.offset(at), "path: needs a pattern, like path:wallpapers/*")

@@ -18,6 +18,7 @@ from typing import Any
 from animesion_desktop.core.search.nodes import (
     And,
     Compare,
+    DuplicateTerm,
     Everything,
     IsTerm,
     Leaf,
@@ -97,11 +98,19 @@ def leaf_predicate(leaf: Leaf, p: Params, roots: Sequence[RootInfo] | None = Non
                     "AND l.source = 'user')")
         if leaf.what == "untagged":
             return "NOT EXISTS (SELECT 1 FROM image_tags it WHERE it.image_id = i.id)"
+        if leaf.what == "duplicate":  # near-duplicate groups: core/similar/duplicates.py
+            # another member must still exist: a group can shrink when images are deleted
+            return ("EXISTS (SELECT 1 FROM image_phash d JOIN image_phash e "
+                    "ON e.dup_group = d.dup_group AND e.image_id <> d.image_id "
+                    "WHERE d.image_id = i.id)")
         if leaf.what == "missing":
             return ("(EXISTS (SELECT 1 FROM files f WHERE f.image_id = i.id) AND NOT EXISTS "
                     "(SELECT 1 FROM files f WHERE f.image_id = i.id AND f.status <> 'missing'))")
         # is:error below the top level is refused by the parser; unreadable files have no image.
         raise ValueError("is:error is only allowed as a top-level term")
+    if isinstance(leaf, DuplicateTerm):
+        return ("i.id IN (SELECT b.image_id FROM image_phash a JOIN image_phash b "
+                f"ON b.dup_group = a.dup_group WHERE a.image_id = {p(leaf.image_id)})")
     raise TypeError(f"not a search leaf: {leaf!r}")
 
 

@@ -20,7 +20,6 @@ from sqlalchemy import Connection, text
 from animesion_desktop.core.library import Library, LibraryError
 from animesion_desktop.core.similar.vectors import (
     IVF_FROM,
-    ExactSet,
     IvfSet,
     VectorSet,
     make_set,
@@ -101,8 +100,11 @@ class SimilarIndex:
                                         {"ids": _json(chunk)})
                 if len(ids):
                     self._set.add(ids, vecs)
-            if isinstance(self._set, ExactSet) and len(self._set) >= 2 * IVF_FROM:
-                self._load_all(conn, newest)  # grown well past the exact regime: switch
+            vs = self._set
+            grown = (len(vs) >= 4 * vs.trained_on if isinstance(vs, IvfSet)
+                     else len(vs) >= 2 * IVF_FROM)
+            if grown:  # past the exact regime, or the IVF cells are too few now: rebuild
+                self._load_all(conn, newest)
 
     def _fetch(self, conn: Connection, where: str, params: dict[str, object]
                ) -> tuple[np.ndarray, np.ndarray]:

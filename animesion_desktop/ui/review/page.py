@@ -58,9 +58,8 @@ class ImageCanvas(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), Qt.GlobalColor.black)
         if self._pixmap is not None:
+            # Fit the canvas; a small image is enlarged too (faces must be recognisable).
             size = self._pixmap.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            if size.width() > self._pixmap.width():  # never blow a small image up
-                size = self._pixmap.size()
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(self.rect().center())
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)

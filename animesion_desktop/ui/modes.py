@@ -1,0 +1,77 @@
+"""The window's pages: the grid, review mode and (for an empty library) the welcome page.
+
+``install_modes(window)`` wraps the window's central widget in a stack, shares the window's
+write lane and undo stack with review mode, and shows the welcome page while the library has
+no images (counted on the read lane after start-up and after every job).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QStackedWidget
+
+from animesion_desktop.ui.review.controller import ReviewController
+from animesion_desktop.ui.review.page import ReviewPage
+from animesion_desktop.ui.welcome import WelcomePage
+
+if TYPE_CHECKING:
+    from animesion_desktop.ui.main_window import MainWindow
+
+GRID, REVIEW, WELCOME = 0, 1, 2
+
+
+class Modes(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.stack = QStackedWidget()
+        grid_page = window.takeCentralWidget()
+        assert grid_page is not None, "install_modes runs after the window laid itself out"
+        controller = ReviewController(window.lib, window.lanes.writes, window.labels.stack,
+                                      parent=window)
+        self.review = ReviewPage(window.lib, controller, own_undo_shortcut=False)
+        self.welcome = WelcomePage()
+        for page in (grid_page, self.review, self.welcome):
+            self.stack.addWidget(page)
+        window.setCentralWidget(self.stack)
+        self.review.closed.connect(self.show_grid)
+        controller.written.connect(lambda what: window.statusBar().showMessage(what, 3000))
+        controller.written.connect(lambda _w: window.grid_controller.refresh())
+        self.welcome.add_folder_requested.connect(window._add_folder)
+        self.welcome.folder_dropped.connect(window.jobs.scan_folder)
+        window.jobs.finished.connect(lambda _s: self.check_empty())
+
+    @property
+    def mode(self) -> int:
+        return self.stack.currentIndex()
+
+    def show_grid(self) -> None:
+        self.stack.setCurrentIndex(GRID)
+        self.window.grid.setFocus()
+
+    def show_review(self, query: str | None = None) -> None:
+        """Review mode on the grid's current query (or ``query``)."""
+        if query is None:
+            query = self.window.grid_controller.query
+        self.review.filter.setText(query)
+        self.stack.setCurrentIndex(REVIEW)
+        self.review.reopen()
+
+    def check_empty(self) -> None:
+        lib = self.window.lib
+
+        def counted(n: int) -> None:
+            if n == 0:
+                self.stack.setCurrentIndex(WELCOME)
+            elif self.mode == WELCOME:
+                self.show_grid()
+
+        self.window.lanes.reads.run("image-count", lib.image_count, counted)
+
+
+def install_modes(window: MainWindow) -> Modes:
+    modes = Modes(window)
+    modes.check_empty()
+    return modes

@@ -1,0 +1,160 @@
+"""Render the app's screenshots to docs/*.png, offscreen (no display needed).
+
+    .venv/bin/python scripts/screenshots.py [--work DIR] [--out docs]
+
+Builds a demo library the way ``make run`` does (synthetic "toy character" pictures — never
+real art — the shipped demo pack, a scan and a tagging run) in DIR (default: a temp folder;
+reused when it is already built), then shows the real widgets on it and grabs them:
+main window (grid, sidebar, inspector), review mode, the packs dialog on its thresholds tab,
+the sidebar alone, and the welcome page of an empty library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run(*cmd: str) -> None:
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def build_demo(work: Path) -> Path:
+    lib = work / "library.sqlite"
+    if (work / ".ready").exists():
+        return lib
+    animesion = [str(BIN / "animesion"), "--library", str(lib)]
+    run(str(BIN / "animesion-train"), "synthetic", "--out", str(work / "pictures"),
+        "--characters", "20", "--per-character", "8", "--size", "192", "--image-seed", "2026")
+    run(*animesion, "packs", "install", str(REPO / "resources" / "packs" / "demo"), "--replace")
+    run(*animesion, "scan", str(work / "pictures"))
+    run(*animesion, "tag")
+    (work / ".ready").touch()
+    return lib
+
+
+def settle(app, until=lambda: True, rounds: int = 400) -> None:  # type: ignore[no-untyped-def]
+    """Let workers answer and the widgets paint (bounded: a screenshot is not a test)."""
+    import time
+
+    for _ in range(rounds):
+        app.processEvents()
+        if until():
+            break
+        time.sleep(0.01)
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def decide_some(lib) -> None:  # type: ignore[no-untyped-def]
+    """Decisions on a third of the pictures (their folder names the character), so the
+    thresholds panel has decisions to draw precision and recall against."""
+    from sqlalchemy import text
+
+    from animesion_desktop.core.review import build_queue, review_item
+
+    with lib.read() as s:
+        if s.execute(text("SELECT count(*) FROM labels")).scalar_one():
+            return  # made on an earlier run
+    for image_id in build_queue(lib)[::3]:
+        item = review_item(lib, image_id)
+        truth = "character:" + item.path.rsplit("/", 2)[-2]
+        lib.set_label([image_id], truth, "accepted")
+        for c in item.candidates:
+            if c.tag != truth:
+                lib.set_label([image_id], c.tag, "rejected")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, help="where the demo library is built (kept)")
+    parser.add_argument("--out", type=Path, default=REPO / "docs")
+    args = parser.parse_args(argv)
+    work = args.work or Path(tempfile.gettempdir()) / "animesion-screenshots"
+    work.mkdir(parents=True, exist_ok=True)
+    lib_path = build_demo(work)
+
+    from PySide6.QtWidgets import QApplication
+
+    from animesion_desktop.core.library import Library
+    from animesion_desktop.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Animesion Desktop")
+    args.out.mkdir(parents=True, exist_ok=True)
+    saved = []
+
+    def grab(widget, name: str) -> None:  # type: ignore[no-untyped-def]
+        path = args.out / name
+        widget.grab().save(str(path))
+        saved.append(path)
+
+    # Settings of the screenshot library only: start from the defaults every time.
+    for f in (work / "library.d" / "config").glob("settings.json"):
+        f.unlink()
+    with Library.open(lib_path) as lib:
+        decide_some(lib)
+        window = MainWindow(lib)
+        window.resize(1400, 860)
+        window.show()
+        window.grid_controller.run_search("")
+        settle(app, lambda: window.lanes.idle() and window.model.rowCount() > 0)
+        window.grid.setCurrentIndex(window.model.index(2))
+        window.grid.selectionModel().select(window.model.index(2),
+                                            window.grid.selectionModel().SelectionFlag.Select)
+        settle(app, lambda: window.lanes.idle() and len(window.model._thumbs) >= 20)
+        settle(app, lambda: window.lanes.idle())
+        grab(window, "screenshot.png")
+        grab(window.sidebar, "sidebar.png")
+
+        window.modes.show_review("")
+        page = window.modes.review
+        settle(app, lambda: page.controller.current is not None
+               and page.canvas._pixmap is not None)
+        grab(window, "review.png")
+        window.modes.show_grid()
+
+        window.menus.open_packs()
+        dialog = window.menus.packs_dialog
+        assert dialog is not None
+        dialog.resize(1000, 760)
+        settle(app, lambda: dialog.model.rowCount() > 0 and dialog.thresholds.model.rowCount() > 0)
+        dialog.tabs.setCurrentIndex(1)
+        panel = dialog.thresholds
+        panel.search.setText("")
+        best = max(range(panel.model.rowCount()), key=lambda r: panel.model.rows[r].category
+                   == "character" and panel.model.rows[r].images)
+        panel.table.setCurrentIndex(panel.proxy.mapFromSource(panel.model.index(best, 0)))
+        panel.table.scrollTo(panel.table.currentIndex())
+        settle(app, lambda: dialog.thresholds._reads.pending == 0 and window.lanes.idle())
+        grab(dialog, "packs.png")
+        dialog.close()
+        window.close()
+        settle(app, lambda: window.lanes.idle())
+
+    with tempfile.TemporaryDirectory() as empty, Library.open(Path(empty) / "lib.sqlite") as lib:
+        window = MainWindow(lib)
+        window.resize(1100, 700)
+        window.show()
+        settle(app, lambda: window.modes.mode == 2 and window.lanes.idle())
+        grab(window, "welcome.png")
+        window.close()
+        settle(app, lambda: window.lanes.idle())
+
+    for path in saved:
+        print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

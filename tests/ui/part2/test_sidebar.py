@@ -1,0 +1,102 @@
+"""The sidebar: folder tree with counts, tags by category, saved searches; clicks drive the grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tagging_kit as kit
+from PySide6.QtCore import Qt
+
+from animesion_desktop.core import settings as st
+from animesion_desktop.core.library import Library
+from animesion_desktop.core.sidebar import folder_trees, path_term
+from animesion_desktop.ui.main_window import MainWindow
+
+T = 15_000
+
+
+@pytest.fixture
+def nested(tmp_path: Path):
+    lib = Library.open(tmp_path / "lib.sqlite")
+    root = tmp_path / "art"
+    paths = [kit.make_image(root / rel, colour) for rel, colour in [
+        ("a.png", (1, 2, 3)), ("fan art/b.png", (4, 5, 6)), ("fan art/old/c.png", (7, 8, 9)),
+        ("wall/d.png", (10, 11, 12))]]
+    ids = kit.add_files(lib, root, paths)
+    pack = kit.register_fake_pack(lib)
+    kit.add_predictions(lib, pack.id, {ids[0]: {"red": 0.9, "character:alice": 0.8},
+                                       ids[1]: {"red": 0.9}, ids[2]: {"blue": 0.9}})
+    yield lib, ids, root.resolve()
+    lib.close()
+
+
+def test_folder_trees_count_images_below_each_folder(nested) -> None:
+    lib, _ids, root = nested
+    (tree,) = folder_trees(lib)
+    assert (tree.name, tree.count) == ("art", 4)
+    fan = tree.children["fan art"]
+    assert (fan.count, fan.children["old"].count, tree.children["wall"].count) == (2, 1, 1)
+    assert fan.query() == f'path:"{root}/fan art/*"'
+    assert path_term("/x/wall") == "path:/x/wall/*"
+
+
+def item(tree, *texts):
+    node = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                if tree.topLevelItem(i).text(0) == texts[0])
+    for t in texts[1:]:
+        node = next(node.child(i) for i in range(node.childCount()) if node.child(i).text(0) == t)
+    return node
+
+
+def click(qtbot, tree, node, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    tree.scrollToItem(node)
+    rect = tree.visualItemRect(node)
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+
+
+def test_clicks_search_and_saved_searches_persist(qtbot, nested) -> None:
+    lib, ids, root = nested
+    window = MainWindow(lib)
+    qtbot.addWidget(window)
+    window.show()
+    bar = window.sidebar
+    qtbot.waitUntil(lambda: bar.folders.topLevelItemCount() == 1
+                    and bar.tags.topLevelItemCount() > 0, timeout=T)
+    fan = item(bar.folders, "art", "fan art")
+    assert fan.text(1) == "2"
+    with qtbot.waitSignal(window.grid_controller.searched, timeout=T) as searched:
+        click(qtbot, bar.folders, fan)
+    assert searched.args[1] == 2
+    assert window.search_bar.text() == f'path:"{root}/fan art/*"'
+
+    red = item(bar.tags, "general", "red")
+    assert red.text(1) == "2"
+    with qtbot.waitSignal(window.grid_controller.searched, timeout=T) as searched:
+        click(qtbot, bar.tags, red)
+    assert searched.args[1] == 1  # under fan art and red: b.png
+    with qtbot.waitSignal(window.grid_controller.searched, timeout=T) as searched:
+        click(qtbot, bar.tags, item(bar.tags, "general", "blue"),
+              Qt.KeyboardModifier.ControlModifier)
+    assert window.search_bar.text().endswith(" red -blue")
+
+    qtbot.mouseClick(bar.save_button, Qt.MouseButton.LeftButton)
+    assert bar.saved.count() == 1
+    saved, _problems = st.load(lib.location.config_dir)
+    assert saved.saved_searches == [window.search_bar.text()]
+
+    with qtbot.waitSignal(window.grid_controller.searched, timeout=T) as searched:
+        click(qtbot, bar.tags, item(bar.tags, "character", "alice"))
+    assert searched.args[0].endswith("character:alice")
+    assert searched.args[1] == 0
+    window.close()
+    again = MainWindow(lib)
+    qtbot.addWidget(again)
+    assert again.sidebar.saved.item(0).text() == saved.saved_searches[0]
+    with qtbot.waitSignal(again.grid_controller.searched, timeout=T) as searched:
+        rect = again.sidebar.saved.visualItemRect(again.sidebar.saved.item(0))
+        again.show()
+        qtbot.mouseClick(again.sidebar.saved.viewport(), Qt.MouseButton.LeftButton,
+                         Qt.KeyboardModifier.NoModifier, rect.center())
+    assert searched.args[1] == 1
+    assert ids
