@@ -214,6 +214,10 @@ def _evaluate(args: argparse.Namespace) -> int:
             f = report["at_pack_thresholds"]
             shown += f", micro F1 {f['micro_f1']:.4f}, macro F1 {f['macro_f1']:.4f}"
         print(f"{head}: {shown}")
+    if "multimodal" in results:
+        from training.multimodal_metrics import format_report
+
+        print("\n".join(format_report(results["multimodal"])))
     if "compare_precision" in results:
         cp = results["compare_precision"]
         for head, row in cp["heads"].items():

@@ -41,6 +41,7 @@ from training.data.transforms import (
     train_transform,
 )
 from training.errors import TrainingError
+from training.export import portable_config
 from training.multimodal_masking import IGNORE, mask_ratio, mask_tags, shuffle_tags
 from training.multimodal_metrics import evaluate_multimodal, format_report
 from training.rundata import load_run_data, write_run_data
@@ -212,12 +213,22 @@ def train_multimodal(
                 total = step
                 break
 
+    threshold = 0.5
+    if run.samples("val"):
+        val_set = TaggedImages(
+            run.samples("val"), index, eval_transform(opts), opts.decode_size(False)
+        )
+        val = evaluate_multimodal(
+            model, tokenizer, eval_batches(val_set, cfg.batch_size, normalizer, device)
+        )
+        threshold = val["best_tag_threshold"]
+        log(f"tag threshold {threshold:.2f} (best F1 on the {len(val_set)} validation images)")
     split = "test" if run.samples("test") else "val"
     eval_set = TaggedImages(
         run.samples(split), index, eval_transform(opts), opts.decode_size(False)
     )
     metrics = evaluate_multimodal(
-        model, tokenizer, _batches(eval_set, cfg.batch_size, normalizer, device)
+        model, tokenizer, eval_batches(eval_set, cfg.batch_size, normalizer, device), threshold
     )
     metrics["split"] = split
     for line in format_report(metrics):
@@ -235,13 +246,22 @@ def train_multimodal(
         metrics={
             k: v for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)
         },
-        provenance={"trainer": "animesion-train --multimodal", "steps": step},
-        multimodal=(MultimodalSpec(max_text_seq_len=cfg.max_text_seq_len, modes=MODES), tokenizer),
+        provenance={
+            "trainer": "animesion-train --multimodal",
+            "steps": step,
+            "training_config": portable_config(cfg.to_dict()),
+        },
+        multimodal=(
+            MultimodalSpec(
+                max_text_seq_len=cfg.max_text_seq_len, modes=MODES, tag_threshold=threshold
+            ),
+            tokenizer,
+        ),
     )
     return MultimodalResult(out, pack.path, metrics, step)
 
 
-def _batches(
+def eval_batches(
     dataset: TaggedImages, batch_size: int, normalizer: nn.Module, device: torch.device
 ) -> Iterator[tuple[Tensor, Tensor, list[list[str]]]]:
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_collate)

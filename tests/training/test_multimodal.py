@@ -105,7 +105,7 @@ def test_cli_refuses_multimodal_with_a_non_vilt_model(tmp_path, capsys) -> None:
     assert "vilt_" in capsys.readouterr().err
 
 
-def test_tiny_synthetic_run_trains_evaluates_and_writes_a_multimodal_pack(tmp_path) -> None:
+def test_tiny_synthetic_run_trains_evaluates_and_writes_a_multimodal_pack(tmp_path, capsys) -> None:
     cfg = TrainConfig(
         dataset="synthetic", data=str(tmp_path / "data"), out=str(tmp_path / "run"),
         model="vilt_b16", image_size=32, resize_margin=4, synthetic_characters=4,
@@ -127,5 +127,16 @@ def test_tiny_synthetic_run_trains_evaluates_and_writes_a_multimodal_pack(tmp_pa
     pack = load_pack(result.pack)
     assert pack.multimodal is not None and pack.multimodal.max_text_seq_len == 12
     assert pack.architecture is not None and pack.architecture.name == "vilt_b16"
+    assert pack.multimodal.tag_threshold == m["tag_threshold"]  # chosen on the validation split
     tok = TagTokenizer.read_csv(pack.file(pack.multimodal.vocabulary))
     assert "smile" in tok.tags or "open_mouth" in tok.tags  # synthetic tags made the vocabulary
+
+    # animesion-train evaluate of the pack: the same data regenerated from its recorded config
+    capsys.readouterr()
+    assert main(["evaluate", str(result.pack), "--out", str(tmp_path / "eval")]) == 0
+    printed = capsys.readouterr().out
+    assert "top-1 without tags (image only)" in printed
+    assert "top-1 with tags (conditioned)" in printed and "mAP" in printed
+    results = json.loads((tmp_path / "eval" / "results.json").read_text())
+    assert results["multimodal"]["top1_with_tags"] == pytest.approx(m["top1_with_tags"])
+    assert results["multimodal"]["tag_f1"] == pytest.approx(m["tag_f1"])
