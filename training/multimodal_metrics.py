@@ -58,7 +58,7 @@ def evaluate_multimodal(
         truth.append(multi_hot(tokenizer, tags))
     p, t = np.concatenate(probs), np.concatenate(truth)
     scores = f1_at(p, t, threshold)
-    best = best_threshold(p, t)
+    chosen = best_threshold(p, t)
     mean_ap, _ = mean_average_precision(p, t)
     return {
         "images": count,
@@ -70,7 +70,7 @@ def evaluate_multimodal(
         "tag_f1": scores["micro_f1"],
         "tag_macro_f1": scores["macro_f1"],
         "tag_map": mean_ap,
-        "best_tag_threshold": best,
+        "best_tag_threshold": chosen,
     }
 
 
