@@ -246,3 +246,23 @@ def test_pack_multimodal_field_is_validated(tmp_path, monkeypatch) -> None:
     (pack.path / "vocab.csv").write_text("id,token\n0,[PAD]\n")
     with pytest.raises(PackError, match="vocab.csv: line 1|the first ids|1 tokens"):
         load_pack(pack.path)
+
+
+def test_the_app_predictor_runs_a_vilt_pack_in_image_only_mode(tmp_path, monkeypatch) -> None:
+    """open_predictor (what `animesion tag` uses) on a ViLT pack = the image-only mode."""
+    import numpy as np
+
+    from models.backends import open_predictor
+    from models.multimodal import image_only
+
+    ckpt = write_folder(tmp_path, monkeypatch, original_vilt_state())
+    pack = import_animesion_checkpoint(ckpt, tmp_path / "pack")
+    predictor = open_predictor(pack, device="cpu", optimize=False)
+    x = np.random.default_rng(0).normal(size=(2, 3, SIZE, SIZE)).astype(np.float32)
+    probs = predictor.predict(x).heads["character"]
+    assert pack.architecture is not None
+    model = build_model(pack.architecture)
+    model.load_state_dict(load_state_dict_file(pack.file("weights.safetensors")), strict=True)
+    assert isinstance(model, ViLT)
+    expected = [r.heads["character"].numpy() for r in image_only(model.eval(), torch.from_numpy(x))]
+    np.testing.assert_allclose(probs, np.stack(expected), atol=1e-5)
