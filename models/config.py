@@ -22,6 +22,8 @@ VIT_FIELDS = (
     "patch_size",
     "layer_norm_eps",
 )
+# ViLT-only fields (tag tokens appended to the image tokens).
+VILT_FIELDS = ("vocab_size", "max_text_seq_len")
 
 
 @dataclass
@@ -44,6 +46,8 @@ class ModelConfig:
     mlp_dim: int | None = None
     patch_size: int | None = None
     layer_norm_eps: float | None = None
+    vocab_size: int | None = None
+    max_text_seq_len: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -77,6 +81,11 @@ class ModelConfig:
                     raise ValueError(f"layer_norm_eps: expected a positive number, got {value!r}")
             else:
                 _check_int(value, name, minimum=1)
+        for name in VILT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                # 5 special tokens plus one tag at least; [CLS] and [SEP] plus one tag slot
+                _check_int(value, name, minimum=6 if name == "vocab_size" else 3)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

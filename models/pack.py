@@ -14,7 +14,8 @@ pack.json, format 1::
                 "layout": "NCHW", "scale": 0.00392156862745098},
       "heads": [{"name": "character", "activation": "softmax", "labels": "character.csv"}],
       "metrics": {"top1": 0.9},               # free-form, optional
-      "provenance": {"source": "..."}         # free-form, optional
+      "provenance": {"source": "..."},        # free-form, optional
+      "multimodal": {...}                     # vilt_* only: see models.multimodal_spec
     }
 
 Model files: ``weights.safetensors`` (torch), ``model.onnx`` (onnx; heads may set
@@ -44,12 +45,14 @@ from typing import TYPE_CHECKING, Any
 from models.config import ModelConfig
 from models.errors import PackError
 from models.labels import read_labels, write_labels
+from models.multimodal_spec import MultimodalSpec
 from models.pack_checks import (
     HF_CONFIG,
     HF_WEIGHTS,
     ONNX_MODEL,
     TORCH_WEIGHTS,
     check_hf,
+    check_multimodal,
     check_onnx,
     check_torch,
 )
@@ -67,6 +70,7 @@ if TYPE_CHECKING:
     from torch import Tensor
 
     from models.base import AnimesionModel
+    from models.tag_tokenizer import TagTokenizer
 
 PACK_FORMAT = 1
 PACK_JSON = "pack.json"
@@ -83,6 +87,7 @@ _TOP_FIELDS = (
     "heads",
     "metrics",
     "provenance",
+    "multimodal",
 )
 
 __all__ = [
@@ -111,6 +116,7 @@ class ModelPack:
     metrics: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     is_archive: bool = False
+    multimodal: MultimodalSpec | None = None  # ViLT packs: vocabulary, tag slots, modes
 
     def file(self, name: str) -> Path:
         if self.is_archive:
@@ -205,6 +211,7 @@ def _load_folder(folder: Path) -> ModelPack:
             check_onnx(folder, spec, heads)
         else:
             check_hf(folder, spec, heads)
+    multimodal = check_multimodal(folder, data.get("multimodal"), backend, architecture)
     return ModelPack(
         path=folder,
         name=name,
@@ -215,6 +222,7 @@ def _load_folder(folder: Path) -> ModelPack:
         architecture=architecture,
         metrics=dict(data.get("metrics", {})),
         provenance=dict(data.get("provenance", {})),
+        multimodal=multimodal,
     )
 
 
@@ -246,13 +254,16 @@ def write_pack(
     hf_dir: str | Path | None = None,
     metrics: Mapping[str, Any] | None = None,
     provenance: Mapping[str, Any] | None = None,
+    multimodal: tuple[MultimodalSpec, TagTokenizer] | None = None,
 ) -> ModelPack:
     """Write a pack folder at ``out_dir`` (new or empty) and return it validated.
 
     torch: pass ``model`` (its config and state_dict are used), or ``state_dict`` plus
     ``architecture``. onnx: ``onnx_model`` (a path or the serialized bytes). hf: ``hf_dir``, a
     folder with config.json and model.safetensors. Head labels go to ``<head>.csv`` unless the
-    HeadSpec names a ``labels_file``. On a validation error the folder is removed again.
+    HeadSpec names a ``labels_file``. ``multimodal`` (ViLT packs) is the spec and the tokenizer
+    whose vocabulary is written to the spec's file. On a validation error the folder is removed
+    again.
     """
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -280,6 +291,10 @@ def write_pack(
         doc["heads"] = [h.to_dict() for h in heads]
         doc["metrics"] = dict(metrics or {})
         doc["provenance"] = dict(provenance or {})
+        if multimodal is not None:
+            mm_spec, tokenizer = multimodal
+            doc["multimodal"] = mm_spec.to_dict()
+            tokenizer.write_csv(out / mm_spec.vocabulary)
         for head in heads:
             write_labels(out / head.labels_file, head.labels)
         (out / PACK_JSON).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

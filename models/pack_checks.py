@@ -16,6 +16,7 @@ import torch
 
 from models.config import ModelConfig
 from models.errors import PackError
+from models.multimodal_spec import MultimodalSpec
 from models.safetensors_header import read_safetensors_shapes
 from models.spec import HeadSpec, InputSpec
 
@@ -188,3 +189,69 @@ def check_hf(folder: Path, spec: InputSpec, heads: Sequence[HeadSpec]) -> None:
         raise PackError(
             f"pack.json: input.size: {spec.size}, but {HF_CONFIG} image_size is {image_size}"
         )
+
+
+def check_multimodal(
+    folder: Path, raw: Any, backend: str, config: ModelConfig | None
+) -> MultimodalSpec | None:
+    """The pack's ``multimodal`` field against its architecture and vocabulary file.
+
+    A ViLT architecture must have it, anything else must not; the vocabulary must read as
+    ``id,token`` rows with one row per embedding and the slot count must be the model's.
+    """
+    from models.multimodal_spec import MODES, MultimodalSpec
+    from models.spec import require_int, require_object, require_str
+    from models.tag_tokenizer import TagTokenizer
+
+    where = "pack.json: multimodal"
+    is_vilt = config is not None and config.name.startswith("vilt_")
+    if raw is None:
+        if config is not None and is_vilt:
+            raise PackError(f"{where}: missing (required by the {config.name} architecture)")
+        return None
+    if backend != "torch" or not is_vilt:
+        raise PackError(f"{where}: only a torch pack with a vilt_* architecture uses it")
+    assert config is not None
+    obj = require_object(raw, where)
+    known = ("vocabulary", "max_text_seq_len", "modes", "tag_threshold")
+    for key in obj:
+        if key not in known:
+            raise PackError(f"{where}.{key}: unknown field (known: {', '.join(known)})")
+    vocabulary = require_str(obj, "vocabulary", where)
+    if Path(vocabulary).name != vocabulary or vocabulary.startswith("."):
+        raise PackError(f"{where}.vocabulary: {vocabulary!r} must be a file name in the pack")
+    length = require_int(obj, "max_text_seq_len", where, minimum=3, maximum=4096)
+    if length != config.max_text_seq_len:
+        raise PackError(
+            f"{where}.max_text_seq_len: {length}, but the architecture has "
+            f"{config.max_text_seq_len} tag slots"
+        )
+    modes = obj.get("modes", list(MODES))
+    if (
+        not isinstance(modes, list)
+        or not modes
+        or any(m not in MODES for m in modes)
+        or len(set(modes)) != len(modes)
+    ):
+        raise PackError(
+            f"{where}.modes: expected a non-empty list of distinct modes from {', '.join(MODES)}, "
+            f"got {modes!r}"
+        )
+    threshold = obj.get("tag_threshold", 0.5)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise PackError(f"{where}.tag_threshold: expected a number, got {threshold!r}")
+    if not 0.0 < threshold <= 1.0:
+        raise PackError(f"{where}.tag_threshold: {threshold} is not in (0, 1]")
+    path = folder / vocabulary
+    if not path.is_file():
+        raise PackError(f"{vocabulary}: file is missing ({where}.vocabulary)")
+    try:
+        tokenizer = TagTokenizer.read_csv(path)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PackError(str(exc)) from None
+    if len(tokenizer) != config.vocab_size:
+        raise PackError(
+            f"{vocabulary}: {len(tokenizer)} tokens, but the architecture has "
+            f"vocab_size={config.vocab_size}"
+        )
+    return MultimodalSpec(vocabulary, length, tuple(modes), float(threshold))

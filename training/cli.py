@@ -16,6 +16,7 @@ from typing import Any
 from training.config import FIELD_NAMES, OPTIMIZERS, SCHEDULERS, TrainConfig
 from training.data.sources import DATASET_KINDS
 from training.errors import TrainingError
+from training.multimodal_masking import MASK_SCHEDULES, MASKING_BEHAVIORS
 
 HELP = {
     "dataset": "data set layout",
@@ -53,6 +54,16 @@ HELP = {
 PRECISION_CHOICES = ("auto", "fp32", "int8", "bf16")
 CHOICES = {"dataset": DATASET_KINDS, "scheduler": SCHEDULERS, "optimizer": OPTIMIZERS,
            "recipe": ("auto", "finetune", "scratch")}
+# Multimodal (ViLT) training: training.multimodal_train
+CHOICES.update(mask_schedule=MASK_SCHEDULES, masking_behavior=MASKING_BEHAVIORS)
+HELP.update(
+    multimodal="train a vilt_* model on images and their tags (character + masked-tag loss)",
+    max_text_seq_len="tag slots of a ViLT model, [CLS] and [SEP] included",
+    mask_schedule="share of tags masked: none, bert (15%%), full, cosine (0 to all)",
+    masking_behavior="constant: [MASK]; random: 80%% [MASK], 10%% random tag, 10%% kept",
+    shuffle_tokens="shuffle each image's tags before masking",
+    tag_loss_weight="weight of the masked-tag loss beside the character loss",
+)
 
 
 def _unwrap_optional(annotation: Any) -> Any:
@@ -203,6 +214,10 @@ def _evaluate(args: argparse.Namespace) -> int:
             f = report["at_pack_thresholds"]
             shown += f", micro F1 {f['micro_f1']:.4f}, macro F1 {f['macro_f1']:.4f}"
         print(f"{head}: {shown}")
+    if "multimodal" in results:
+        from training.multimodal_metrics import format_report
+
+        print("\n".join(format_report(results["multimodal"])))
     if "compare_precision" in results:
         cp = results["compare_precision"]
         for head, row in cp["heads"].items():

@@ -66,6 +66,13 @@ class TrainConfig:
     exclusion_temperature: float = 1.0
     exclusion_distance: int = 2
     amp: bool = False
+    # Multimodal (ViLT: tag tokens after the image tokens; training.multimodal_train)
+    multimodal: bool = False
+    max_text_seq_len: int = 16
+    mask_schedule: str = "cosine"
+    masking_behavior: str = "constant"
+    shuffle_tokens: bool = False
+    tag_loss_weight: float = 1.0
     # Augmentation
     resize_margin: int = 32
     hflip: bool = True
@@ -96,7 +103,23 @@ class TrainConfig:
             raise TrainingError("split_fractions: three non-negative numbers (train val test)")
         if self.resume and self.transfer:
             raise TrainingError("resume and transfer exclude each other")
+        self._validate_multimodal()
         return self
+
+    def _validate_multimodal(self) -> None:
+        from training.multimodal_masking import MASK_SCHEDULES, MASKING_BEHAVIORS
+
+        if self.mask_schedule not in MASK_SCHEDULES:
+            raise TrainingError(f"mask_schedule: choose from {', '.join(MASK_SCHEDULES)}")
+        if self.masking_behavior not in MASKING_BEHAVIORS:
+            raise TrainingError(f"masking_behavior: choose from {', '.join(MASKING_BEHAVIORS)}")
+        if self.max_text_seq_len < 3:
+            raise TrainingError(f"max_text_seq_len: at least 3 ([CLS], a tag, [SEP]), got "
+                                f"{self.max_text_seq_len}")
+        if self.tag_loss_weight < 0:
+            raise TrainingError(f"tag_loss_weight: must be >= 0, got {self.tag_loss_weight}")
+        if self.multimodal and not self.model.startswith("vilt_"):
+            raise TrainingError(f"multimodal: needs a vilt_* model, got {self.model}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -261,6 +261,11 @@ def evaluate(
         raise TrainingError(f"the {split} split of {run.ds.root} is empty")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if src.pack is not None and src.pack.multimodal is not None:
+        from training.multimodal_evaluate import evaluate_multimodal_pack
+
+        return evaluate_multimodal_pack(src.pack, run, split, samples, out, device=device,
+                                        batch_size=batch_size)
 
     start = time.perf_counter()
     timing: dict[str, Any] = {}

@@ -52,6 +52,8 @@ def train(cfg: TrainConfig, messages: Sequence[str] = ()) -> TrainResult:
             if cfg.amp and device.type == "cpu" and not cpu_supports_bf16():
                 print("warning: --amp on a CPU without native bfloat16 is emulated and slower "
                       "than fp32", file=sys.stderr, flush=True)
+        if cfg.multimodal:
+            return _train_multimodal(cfg, device, info, messages)
         resume = load_checkpoint(cfg.resume) if cfg.resume else None
         trainer = Trainer(cfg, info, device, budget, resume)
         for message in messages:
@@ -61,3 +63,21 @@ def train(cfg: TrainConfig, messages: Sequence[str] = ()) -> TrainResult:
         return trainer.fit()
     finally:
         ddp.cleanup(info)
+
+
+def _train_multimodal(
+    cfg: TrainConfig, device: object, info: ddp.DistInfo, messages: Sequence[str]
+) -> TrainResult:
+    from training.multimodal_train import train_multimodal
+
+    if info.enabled:
+        raise TrainingError("--multimodal runs in one process (not under torchrun)")
+    for message in messages:
+        print(message, file=sys.stderr, flush=True)
+    started = time.monotonic()
+    result = train_multimodal(cfg, device)  # type: ignore[arg-type]
+    return TrainResult(
+        out=result.out, best_path=result.pack, last_path=result.pack,
+        best_score=float(result.metrics["top1_with_tags"]), best_epoch=0, epochs_run=0,
+        steps=result.steps, elapsed_seconds=time.monotonic() - started, stopped_by="epochs",
+    )

@@ -101,7 +101,8 @@ def _install_canonical_names(vit: ViTModel) -> None:
 
 def resolve_vit_config(config: ModelConfig) -> ModelConfig:
     """Fill the ViT fields left None with the registered size for ``config.name``."""
-    hidden, layers, heads, mlp, patch = VIT_SIZES[config.name]
+    # vilt_* models share the sizes of the ViT they extend
+    hidden, layers, heads, mlp, patch = VIT_SIZES[config.name.replace("vilt_", "vit_", 1)]
     filled = replace(
         config,
         hidden_size=config.hidden_size or hidden,

@@ -121,7 +121,7 @@ def _vit_config(state: dict[str, Tensor], num_attention_heads: int | None) -> Mo
     if grid * grid != tokens:
         raise PackError(
             f"positional_embedding.pos_embedding: {tokens} patch positions are not a square grid "
-            "(checkpoints with text tokens, the ViLT variant, are not supported)"
+            "(a ViLT checkpoint keeps its tag positions in model.text_embeddings)"
         )
     heads = num_attention_heads or (hidden // 64 if hidden % 64 == 0 else None)
     if heads is None:
@@ -348,8 +348,13 @@ def import_animesion_checkpoint(
     name: str | None = None,
     image_size: int | None = None,
     num_attention_heads: int | None = None,
+    vocab: str | Path | None = None,
 ) -> ModelPack:
     """Convert an Animesion .ckpt/.pth into a torch pack folder at ``out_dir``.
+
+    A ViLT checkpoint (tag embeddings beside the ViT) also needs DAF:re's ``vocab.pkl`` or its
+    ``vocab.csv`` export (``vocab``, else found next to the checkpoint); see
+    :mod:`models.importers.animesion_vilt`.
 
     ``image_size`` is only needed for ResNets and EfficientNets (default 224; a ViT's comes from its position
     embeddings); ``num_attention_heads`` only when the hidden size is not a multiple of 64.
@@ -363,6 +368,19 @@ def import_animesion_checkpoint(
     raw = strip_prefix(raw, "module.")
     as_saved = {k.removeprefix("model."): k for k in raw}  # for error messages
     state = {k.removeprefix("model."): v for k, v in raw.items()}
+    from models.importers import animesion_vilt  # imports this module: so imported late
+
+    if animesion_vilt.is_vilt_state(state):
+        return animesion_vilt.import_animesion_vilt(
+            state,
+            as_saved,
+            checkpoint,
+            out_dir,
+            classes_csv=Path(classes_csv) if classes_csv else _find_classes_csv(checkpoint),
+            vocab=Path(vocab) if vocab else None,
+            name=name,
+            num_attention_heads=num_attention_heads,
+        )
     config, names, family = _detect(state, image_size, num_attention_heads)
     tensors = _convert(config, state, names, family, as_saved)
 

@@ -16,9 +16,11 @@ from models.registry import build_model, create_model, list_models
 REGISTERED = [
     "efficientnet_b0", "efficientnet_b0_tf", "efficientnet_lite0", "efficientnet_lite1",
     "efficientnet_lite2", "resnet152", "resnet18", "resnet50", "shallow",
+    "vilt_b16", "vilt_b32", "vilt_l16", "vilt_l32",
     "vit_b16", "vit_b32", "vit_l16", "vit_l32",
 ]  # fmt: skip
 VIT_DEPTH = {"vit_b16": 12, "vit_b32": 12, "vit_l16": 24, "vit_l32": 24}
+VIT_DEPTH.update({k.replace("vit_", "vilt_"): v for k, v in VIT_DEPTH.items()})
 FEATURES = {
     "efficientnet_b0": 1280,
     "efficientnet_b0_tf": 1280,
@@ -33,6 +35,10 @@ FEATURES = {
     "vit_b32": 768,
     "vit_l16": 1024,
     "vit_l32": 1024,
+    "vilt_b16": 768,
+    "vilt_b32": 768,
+    "vilt_l16": 1024,
+    "vilt_l32": 1024,
 }
 
 
@@ -44,9 +50,9 @@ def test_registry_lists_every_architecture() -> None:
 def test_every_registered_model_runs_forward(name: str) -> None:
     """The real registered configuration at the default 128 px, batch 2 (1 for ViT-L)."""
     torch.manual_seed(0)
-    is_vit = name.startswith("vit")
+    is_vit = name.startswith(("vit", "vilt"))
     model = create_model(name, heads={"character": 5, "general": 7}, ifa=is_vit).eval()
-    n = 1 if name.startswith("vit_l") else 2
+    n = 1 if name.startswith(("vit_l", "vilt_l")) else 2
     x = torch.randn(n, 3, 128, 128)
     with torch.inference_mode():
         features = model.forward_features(x)
