@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--keys", type=int, default=60)
+    parser.add_argument("--skip-scroll", action="store_true",
+                        help="leave out the top-to-bottom scroll (minutes on 100,000 images)")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--dir")
     args = parser.parse_args(argv)
@@ -165,10 +167,12 @@ def run(lib_path: Path, args: argparse.Namespace) -> int:
 
         # Scroll top to bottom in steps of a screenful, letting the grid fetch pages as it goes.
         bar = window.grid.verticalScrollBar()
+        if args.skip_scroll:
+            bar.setValue(bar.maximum())  # no figure: only so the next steps start alike
         clock.start_probe()
         steps = 0
         t = time.perf_counter()
-        while True:
+        while not args.skip_scroll:
             clock.spin(lambda: window.lanes.reads.pending == 0, timeout=10)
             if bar.value() >= bar.maximum() and not window.model.canFetchMore():
                 break
@@ -179,10 +183,11 @@ def run(lib_path: Path, args: argparse.Namespace) -> int:
                 print("  (scrolling stopped after 10 minutes)")
                 break
         stall = clock.stop_probe()
-        ok &= stall <= 0.050
-        print(f"scroll to the bottom ({window.model.rowCount():,} rows, {steps:,} screenfuls, "
-              f"{time.perf_counter() - t:.0f} s): longest event-loop stall {stall * 1000:.0f} ms"
-              f"   goal <= 50 ms", flush=True)
+        ok &= stall <= 0.050 or args.skip_scroll
+        if not args.skip_scroll:
+            print(f"scroll to the bottom ({window.model.rowCount():,} rows, {steps:,} screenfuls, "
+                  f"{time.perf_counter() - t:.0f} s): longest event-loop stall "
+                  f"{stall * 1000:.0f} ms   goal <= 50 ms", flush=True)
         bar.setValue(0)
 
         # Typing a query: Enter in the search bar until the grid has painted its first page.

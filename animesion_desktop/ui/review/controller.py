@@ -166,8 +166,10 @@ class ReviewController(QObject):
             on_applied=lambda ch: self._applied(name, [image_id]),
             on_undone=lambda ch: self._undone(name, [image_id]),
             on_failed=self.failed.emit)
-        self.undo_stack.push(command)  # runs the write
+        # Show the next image first (painted at once, see ReviewPage), then start the write:
+        # the writer thread would otherwise share the interpreter with that paint.
         self._advance()
+        self.undo_stack.push(command)  # runs the write
         return True
 
     def _advance(self) -> None:

@@ -52,7 +52,10 @@ class ImageCanvas(QWidget):
         self._image_id = image_id
         self._pixmap = None if image is None or image.isNull() else QPixmap.fromImage(image)
         self._text = text if self._pixmap is None else ""
-        self.update()
+        if self._pixmap is not None and self.isVisible():
+            self.repaint()  # now, not at the next turn of the event loop: the key's answer
+        else:
+            self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
