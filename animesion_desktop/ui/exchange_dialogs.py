@@ -67,11 +67,31 @@ def _more(items: list[str], total: int) -> list[str]:
     return items + ([f"    … and {total - len(items)} more"] if total > len(items) else [])
 
 
+def planned_lines(dest: Path, planned: list[Path]) -> list[str]:
+    """What a dry run would write, by folder: a table is named, a folder of many images or
+    sidecars is one line with its count (so the preview stays readable)."""
+    groups: dict[tuple[Path, str], list[Path]] = {}
+    for p in planned:
+        groups.setdefault((p.parent, p.suffix.lower()), []).append(p)
+
+    def shown(p: Path) -> str:
+        return str(p.relative_to(dest)) if p.is_relative_to(dest) else str(p)
+
+    out = []
+    for (folder, suffix), paths in sorted(groups.items(), key=lambda kv: (len(kv[1]), str(kv[0]))):
+        if len(paths) <= 3 or folder == dest:  # the export's own tables are named
+            out += [f"    {shown(p)}" for p in paths]
+        else:
+            out.append(f"    {shown(folder)}/: {len(paths)} {suffix or 'extensionless'} files")
+    return out
+
+
 def export_lines(s: ExportSummary) -> list[str]:
     lines = list(s.lines())
     if s.dry_run and s.planned:
-        lines.append("  would write:")
-        lines += _more([f"    {p}" for p in s.planned[:SHOWN]], len(s.planned))
+        lines.append(f"  would write (under {s.dest}):")
+        planned = planned_lines(s.dest, s.planned)
+        lines += _more(planned[:SHOWN], len(planned))
     if s.left_out:
         lines.append("  left out:")
         lines += _more([f"    {lo.what}: {lo.reason}" for lo in s.left_out[:SHOWN]], len(s.left_out))

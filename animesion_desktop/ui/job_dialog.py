@@ -155,5 +155,5 @@ class JobDialog(QDialog):
 
     def _on_failed(self, job: QueuedJob, message: str) -> None:
         if self._ended(job):
-            self.status.setText(f"failed: {message}")
+            self.status.setText("failed: nothing more was done")
             self.summary.setPlainText(message)

@@ -102,7 +102,8 @@ def test_export_dialog_previews_then_writes_ours(qtbot, ui, labelled, tmp_path, 
     # Again, without Overwrite: refused, shown in the dialog, not a second message box.
     qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.running, timeout=T)
-    assert dialog.status.text().startswith("failed:") and "overwrite" in dialog.status.text()
+    assert dialog.status.text().startswith("failed:")
+    assert "overwrite" in dialog.summary.toPlainText()
     assert boxes == []
     dialog.overwrite.setChecked(True)
     click_and_wait(qtbot, dialog, dialog.run_button)
@@ -203,7 +204,7 @@ def test_train_dialog_reports_too_few_characters_and_changes_nothing(
     dialog.retag.setChecked(False)
     qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.running, timeout=T)
-    assert "at least two characters" in dialog.status.text()
+    assert "at least two characters" in dialog.summary.toPlainText()
     assert kit.all_labels(one_character) == before
     from animesion_desktop.core.tagging import packs_registry
 
