@@ -210,3 +210,32 @@ def test_train_dialog_reports_too_few_characters_and_changes_nothing(
 
     assert packs_registry.list_packs(one_character) == []  # nothing installed
     assert boxes == []
+
+
+def test_train_dialog_shows_progress_and_stop_cancels(qtbot, ui, labelled, monkeypatch, boxes):
+    import threading
+
+    from animesion_desktop.ui import train_dialog
+
+    saw_cancel = threading.Event()
+
+    def slow_retrain(lib, opts, cancel):  # stands in for the training process
+        while not cancel.is_set():
+            yield Progress("training", 5, 60, "epoch 1, step 2, loss 2.000")
+            cancel.wait(0.05)
+        saw_cancel.set()
+        return RetrainResult(name="mine", cancelled=True)
+
+    monkeypatch.setattr(train_dialog, "retrain_job", slow_retrain)
+    window = ui.open_window(qtbot, labelled)
+    dialog = window.menus.exchange.open_train()
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "loss 2.000" in dialog.status.text(), timeout=T)
+    assert dialog.progress.isVisible() and dialog.progress.value() == 5
+    assert not dialog.run_button.isEnabled()
+    with qtbot.waitSignal(dialog.job_done, timeout=T):
+        qtbot.mouseClick(dialog.stop_button, Qt.MouseButton.LeftButton)
+    assert saw_cancel.is_set()
+    assert "library is as it was" in dialog.summary.toPlainText()
+    assert dialog.run_button.isEnabled() and not dialog.stop_button.isEnabled()
+    assert boxes == []
