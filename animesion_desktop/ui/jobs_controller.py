@@ -18,9 +18,14 @@ from animesion_desktop.ui.lanes import JobLane, QueuedJob
 TAG_ARRIVALS = "Tag new arrivals"
 
 
-def _summary_text(summary: object) -> str:
+def _summary_text(job: QueuedJob, summary: object) -> str:
     line = getattr(summary, "line", None)
-    return line() if callable(line) else str(summary)
+    if callable(line):
+        return str(line())
+    lines = getattr(summary, "lines", None)  # export / import summaries
+    if callable(lines):
+        return str(next(iter(lines()), job.title))
+    return f"{job.title}: done"
 
 
 class JobsController(QObject):
@@ -32,7 +37,7 @@ class JobsController(QObject):
         super().__init__(parent)
         self._lib = lib
         self.lane = lane
-        lane.finished.connect(lambda _job, summary: self.finished.emit(_summary_text(summary)))
+        lane.finished.connect(lambda job, summary: self.finished.emit(_summary_text(job, summary)))
         lane.failed.connect(self._failed)
 
     def _queue(self, job: QueuedJob) -> None:
@@ -40,7 +45,9 @@ class JobsController(QObject):
             self.lane.submit(job)
 
     def _failed(self, job: QueuedJob, message: str) -> None:
-        (self.noted if job.background else self.failed).emit(f"{job.title}: {message}")
+        # A job started from a dialog (export, import, train) shows its failure there.
+        quiet = job.background or getattr(job, "shown_in_dialog", False)
+        (self.noted if quiet else self.failed).emit(f"{job.title}: {message}")
 
     def tag_arrivals(self) -> None:
         """New images appeared while watching: tag them with the active packs, quietly."""

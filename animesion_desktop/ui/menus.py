@@ -44,6 +44,11 @@ class WindowMenus(QObject):
         self.act_add = self._act(self.file, "&Add folder…", w._add_folder,
                                  QKeySequence.StandardKey.Open)
         self.act_install = self._act(self.file, "&Install model pack…", self.open_packs)
+        from animesion_desktop.ui.exchange_actions import ExchangeActions  # issue 11
+
+        self.exchange = ExchangeActions(w, self.tag_with)
+        self.act_import = self._act(self.file, "I&mport labels…", self.exchange.open_import)
+        self.act_export = self._act(self.file, "&Export…", self.exchange.open_export, "Ctrl+E")
         self.file.addSeparator()
         self.act_settings = self._act(self.file, "&Settings…", w.prefs.open_dialog,
                                       QKeySequence.StandardKey.Preferences)
@@ -73,6 +78,8 @@ class WindowMenus(QObject):
         self.act_packs = self._act(self.models, "&Packs and thresholds…", self.open_packs,
                                    "Ctrl+Shift+P")
         self._act(self.models, "&Tag new images", w.jobs.tag_new)
+        self.act_train = self._act(self.models, "T&rain a model from my labels…",
+                                   self.exchange.open_train)
 
         self.help = bar.addMenu("&Help")
         self._act(self.help, "&Review keys", self.show_review_keys)
