@@ -215,6 +215,16 @@ def read_record(path: Path | None) -> dict[str, Any] | None:
     return data
 
 
+def installed_pack_record(pack_dir: Path, pack_name: str) -> dict[str, Any] | None:
+    """The record of an installed torch pack (its cache folder is ``.cache`` beside it, as the
+    tagging job opens it), or None when auto has not decided yet."""
+    weights = Path(pack_dir) / "weights.safetensors"
+    if not weights.is_file():
+        return None
+    cache_dir = Path(pack_dir).parent / ".cache"
+    return read_record(record_path(cache_dir, pack_name, file_digest(weights)))
+
+
 # -- what the UI shows ------------------------------------------------------------------------
 
 

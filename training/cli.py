@@ -50,6 +50,7 @@ HELP = {
     "synthetic_seed": "synthetic: seed of the characters",
     "synthetic_image_seed": "synthetic: seed of the pictures (default: the character seed)",
 }
+PRECISION_CHOICES = ("auto", "fp32", "int8", "bf16")
 CHOICES = {"dataset": DATASET_KINDS, "scheduler": SCHEDULERS, "optimizer": OPTIMIZERS,
            "recipe": ("auto", "finetune", "scratch")}
 
@@ -114,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare-precision", action="store_true",
                    help="also run the pack in fp32 and optimized, side by side")
     p.add_argument("--optimize", action=argparse.BooleanOptionalAction, default=True,
-                   help="packs: use the CPU fast path as the app does (default)")
+                   help="packs: --no-optimize is --precision fp32")
+    p.add_argument("--precision", choices=PRECISION_CHOICES,
+                   help="packs: auto (default; a fast path only once it agrees with fp32), "
+                   "fp32, int8 or bf16")
     p.add_argument("--device")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--workers", type=int)
@@ -133,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-dir", type=Path, help="save each image with its top-5 bars here")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--device")
+    p.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
+                   help="auto (default; a fast path only once it agrees with fp32), fp32, "
+                   "int8 or bf16")
 
     p = sub.add_parser("synthetic", help="draw a toy-characters data set (export format)")
     p.add_argument("--out", type=Path, required=True)
@@ -181,8 +188,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     results = evaluate(
         args.source, out=args.out, dataset=args.dataset, data=args.data, split=args.split,
         splits_file=args.splits, compare=args.compare_precision, optimize=args.optimize,
-        device=args.device, batch_size=args.batch_size, workers=args.workers,
+        precision=args.precision, device=args.device, batch_size=args.batch_size, workers=args.workers,
     )
+    timing = results.get("timing") or {}
+    if timing.get("precision"):
+        from models.precision import describe_agreement
+
+        checked = describe_agreement(timing.get("agreement") or [])
+        print(f"precision: {timing['precision']}" + (f" ({checked})" if checked else ""))
     for head, report in results["heads"].items():
         keys = ("top1", "top5", "macro_accuracy", "ece", "mAP")
         shown = ", ".join(f"{k} {report[k]:.4f}" for k in keys if k in report)
@@ -220,7 +233,7 @@ def _infer(args: argparse.Namespace) -> int:
     from training.infer import format_result, infer
 
     results = infer(args.pack, args.images, top=args.top, device=args.device,
-                    save_dir=args.save_dir)
+                    save_dir=args.save_dir, precision=args.precision)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     else:

@@ -83,14 +83,17 @@ def _split_samples(run: RunData, split: str) -> list[Sample]:
 
 
 def predict_pack(
-    pack: ModelPack | Path, samples: list[Sample], space: LabelSpace, *, optimize: bool,
+    pack: ModelPack | Path, samples: list[Sample], space: LabelSpace, *, optimize: bool = True,
     device: str | None = None, batch_size: int | None = None, threads: int = 2,
+    precision: str | None = None,
 ) -> tuple[Outputs, dict[str, Any]]:
-    """Probabilities of a pack on `samples`, decoded on threads as the app's pipeline does."""
+    """Probabilities of a pack on `samples`, decoded on threads as the app's pipeline does.
+    ``precision``: auto, fp32, int8 or bf16 (None: auto if ``optimize``, else fp32)."""
     from models.backends import open_predictor  # imports a backend only when evaluating one
 
     encoder = TargetEncoder(space)
-    with open_predictor(pack, device=device, optimize=optimize) as predictor:
+    with open_predictor(pack, device=device, optimize=optimize,
+                        precision=precision) as predictor:
         size = predictor.pack.input.size
         batch = batch_size or max(16, predictor.batch_size)
 
@@ -107,13 +110,19 @@ def predict_pack(
                 model_seconds += time.perf_counter() - t0
                 for head, p in prediction.heads.items():
                     probs.setdefault(head, []).append(p)
+        finish = getattr(predictor, "finish_check", None)
+        if finish is not None:
+            finish()
         description = predictor.device_description
+        ran = predictor.precision
+        agreement = getattr(predictor, "agreement", None)
     encoded = [encoder(s) for s in samples]
     outputs = Outputs(
         probs={h: np.concatenate(v) for h, v in probs.items() if h in space.heads},
         targets={h: np.stack([e[h].numpy() for e in encoded]) for h in space.heads},
     )
-    timing = {"device": description, "model_seconds": round(model_seconds, 3),
+    timing = {"device": description, "precision": ran, "agreement": agreement,
+              "model_seconds": round(model_seconds, 3),
               "images_per_second": round(len(samples) / max(model_seconds, 1e-9), 1)}
     return outputs, timing
 
@@ -184,13 +193,14 @@ def head_report(
 
 def compare_precision(
     pack: ModelPack, samples: list[Sample], space: LabelSpace, *, device: str | None,
-    batch_size: int | None,
+    batch_size: int | None, precision: str = "auto",
 ) -> dict[str, Any]:
-    """fp32 against the optimized CPU predictor on the same images: top-1 of each softmax head,
-    how often their top-1 agree, the largest probability difference, and speed."""
-    ref, ref_time = predict_pack(pack, samples, space, optimize=False, device=device,
+    """fp32 against ``precision`` (default auto, as the app runs) on the same images: top-1 of
+    each softmax head, how often their top-1 agree, the largest probability difference, and
+    speed."""
+    ref, ref_time = predict_pack(pack, samples, space, precision="fp32", device=device,
                                  batch_size=batch_size)
-    fast, fast_time = predict_pack(pack, samples, space, optimize=True, device=device,
+    fast, fast_time = predict_pack(pack, samples, space, precision=precision, device=device,
                                    batch_size=batch_size)
     report: dict[str, Any] = {"fp32": ref_time, "optimized": fast_time, "heads": {}}
     ok = True
@@ -224,6 +234,7 @@ def evaluate(
     splits_file: Path | str | None = None,
     compare: bool = False,
     optimize: bool = True,
+    precision: str | None = None,
     device: str | None = None,
     batch_size: int | None = None,
     workers: int | None = None,
@@ -256,7 +267,8 @@ def evaluate(
     if src.kind == "pack":
         assert src.pack is not None
         outputs, timing = predict_pack(src.pack, samples, src.space, optimize=optimize,
-                                       device=device, batch_size=batch_size)
+                                       precision=precision, device=device,
+                                       batch_size=batch_size)
     else:
         assert src.checkpoint is not None
         outputs = run_checkpoint(src.checkpoint, samples, src.space, device=device or "cpu",
@@ -303,8 +315,10 @@ def evaluate(
                     Path(tmp) / "pack", name="compare", backend="torch",
                     heads=build_heads(src.space, src.thresholds), input_spec=input_spec(cfg),
                     model=model_from_checkpoint(src.checkpoint))
+            chosen = precision or ("auto" if optimize else "fp32")
             results["compare_precision"] = compare_precision(
-                pack, samples, src.space, device=device, batch_size=batch_size)
+                pack, samples, src.space, device=device, batch_size=batch_size,
+                precision="auto" if chosen == "fp32" else chosen)
     results["seconds"] = round(time.perf_counter() - start, 2)
     (out / "results.json").write_text(json.dumps(_finite(results), indent=2) + "\n",
                                       encoding="utf-8")

@@ -50,14 +50,16 @@ def expand_images(paths: list[Path | str]) -> list[Path]:
 
 def infer(
     pack_path: Path | str, images: list[Path | str], *, top: int = 5, device: str | None = None,
-    optimize: bool = True, save_dir: Path | str | None = None,
+    optimize: bool = True, save_dir: Path | str | None = None, precision: str | None = None,
 ) -> list[ImageResult]:
+    """``precision``: auto, fp32, int8 or bf16 (None: auto if ``optimize``, else fp32)."""
     from models.backends import open_predictor
 
     pack: ModelPack = load_pack(pack_path)
     files = expand_images(images)
     results: list[ImageResult] = []
-    with open_predictor(pack, device=device, optimize=optimize) as predictor:
+    with open_predictor(pack, device=device, optimize=optimize,
+                        precision=precision) as predictor:
         for lo in range(0, len(files), predictor.batch_size):
             chunk = files[lo:lo + predictor.batch_size]
             pictures = [load_rgb(f) for f in chunk]

@@ -205,6 +205,10 @@ class Trainer:
         total = self.steps_per_epoch * cfg.epochs
         self.total_steps = min(total, cfg.max_steps) if cfg.max_steps else total
         self.warmup = resolve_warmup(cfg.warmup_steps, self.total_steps)
+        if self.budget.enabled and cfg.warmup_steps is None:
+            # Until the budget's reach is known (re-aimed at step 10), warm up over 10 steps:
+            # 5 % of epochs the budget never reaches would keep the first steps at lr ~ 0.
+            self.warmup = min(self.warmup, 10)
         self.horizon = self.total_steps  # shortened when the time budget will not reach the end
         self.epoch, self.step = 0, 0
         self.best_score, self.best_epoch, self.best_loss = -math.inf, 0, math.inf

@@ -120,10 +120,23 @@ def run_info(args: argparse.Namespace) -> int:
     by_cat = ", ".join(f"{c} {n}" for c, n in info["vocabulary_by_category"].items())
     print(f"  vocabulary: {info['vocabulary']} tags ({by_cat})")
     print(f"  images: {info['images_run']} run, {info['images_failed']} failed")
+    print(f"  precision: {_precision_line(info.get('precision'))}")
     for key in ("metrics", "provenance"):
         if info.get(key):
             print(f"  {key}: {json.dumps(info[key], ensure_ascii=False)}")
     return 0
+
+
+def _precision_line(record: dict | None) -> str:
+    """What `--precision auto` runs for this pack, and the agreement it measured."""
+    if not record:
+        return ("auto: fp32 until a faster path has agreed with it on the first images "
+                "(not measured yet)")
+    from models.precision import describe_agreement, status_text
+
+    shown = status_text(str(record.get("device", "cpu")), str(record.get("precision")))
+    checked = describe_agreement(list(record.get("checked") or []))
+    return f"auto runs {shown}" + (f" ({checked})" if checked else "")
 
 
 def run_activate(args: argparse.Namespace) -> int:

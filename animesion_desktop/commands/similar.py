@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from animesion_desktop.cli import UserError
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.library import Library, files
 from animesion_desktop.core.search import parse, search
 from animesion_desktop.core.similar.index import SimilarIndex, default_pack

@@ -9,7 +9,7 @@ import threading
 from animesion_desktop.commands.progress import drive
 from animesion_desktop.core.jobs import Job
 from animesion_desktop.core.library import Library
-from animesion_desktop.core.tagging import TagSummary, tag_images
+from animesion_desktop.core.tagging import PackRun, TagSummary, tag_images
 
 MAX_LISTED_FAILURES = 20
 
@@ -33,6 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", metavar="D", help="auto (default), cpu, cuda, cuda:N or mps")
     p.add_argument("--force", action="store_true",
                    help="run again on images the pack has already seen (replaces their results)")
+    p.add_argument("--precision", choices=("auto", "fp32", "int8", "bf16"), default="auto",
+                   help="auto (default): fp32 until a faster path has agreed with it on the "
+                   "first images; fp32, int8 or bf16 as asked")
     p.add_argument("--batch-size", type=_positive, metavar="N",
                    help="images per model call (default: the pack's choice for the device)")
     p.set_defaults(run=run)
@@ -59,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     with Library.open(args.library) as lib:
         job = tag_images(lib, args.pack, cancel, query=args.query, force=args.force,
-                         device=args.device, batch_size=args.batch_size)
+                         device=args.device, batch_size=args.batch_size,
+                         precision=args.precision)
         shown = _announce(job)
         try:
             summary: TagSummary | None = drive(shown, cancel, unit="img")
@@ -76,6 +80,14 @@ def _printable(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def _precision(run: PackRun) -> str:
+    from models.precision import LABELS, describe_agreement
+
+    shown = LABELS.get(run.precision or "", run.precision or "")
+    checked = describe_agreement(run.agreement) if run.agreement else ""
+    return shown + (f" ({checked})" if checked else "")
+
+
 def report(summary: TagSummary) -> int:
     for run in summary.runs:
         line = f"{run.pack}: {run.tagged} tagged"
@@ -86,6 +98,8 @@ def report(summary: TagSummary) -> int:
         elif run.total == 0:
             line += " (nothing new to tag; --force runs again)"
         print(line)
+        if run.precision:
+            print(f"  precision: {_precision(run)}")
         for _, path, error in run.failed[:MAX_LISTED_FAILURES]:
             print(f"  failed: {_printable(path)}: {error}")
         if len(run.failed) > MAX_LISTED_FAILURES:

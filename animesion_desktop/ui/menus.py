@@ -165,8 +165,13 @@ class WindowMenus(QObject):
         menu.addAction(f"Reject the top character{suffix}", lambda: self.top_character(ids, False))
         menu.addAction("Review these images", lambda: self.modes.show_review(
             self.window.grid_controller.query))
+        menu.addAction("Find near-duplicates", lambda: self.search(f"duplicate:{clicked}"))
         self.context_menu = menu
         return menu
+
+    def search(self, query: str) -> None:
+        self.window.search_bar.setText(query)
+        self.window.grid_controller.run_search(query)
 
     def top_character(self, ids: list[int], accept: bool) -> None:
         """Accept or reject each image's own best character guess: one undo step per tag."""

@@ -38,16 +38,25 @@ class Modes(QObject):
         window.setCentralWidget(self.stack)
         self.review.closed.connect(self.show_grid)
         controller.written.connect(lambda what: window.statusBar().showMessage(what, 3000))
-        controller.written.connect(lambda _w: window.grid_controller.refresh())
+        # The grid is hidden while reviewing: it catches up once, when it is shown again.
+        self._grid_stale = False
+        controller.written.connect(self._mark_stale)
         self.welcome.add_folder_requested.connect(window._add_folder)
         self.welcome.folder_dropped.connect(window.jobs.scan_folder)
+        self.welcome.demo_requested.connect(open_library_window)
         window.jobs.finished.connect(lambda _s: self.check_empty())
 
     @property
     def mode(self) -> int:
         return self.stack.currentIndex()
 
+    def _mark_stale(self, _what: str) -> None:
+        self._grid_stale = True
+
     def show_grid(self) -> None:
+        if self._grid_stale:
+            self._grid_stale = False
+            self.window.grid_controller.refresh()
         self.stack.setCurrentIndex(GRID)
         self.window.grid.setFocus()
 
@@ -69,6 +78,17 @@ class Modes(QObject):
                 self.show_grid()
 
         self.window.lanes.reads.run("image-count", lib.image_count, counted)
+
+
+def open_library_window(path: str) -> bool:
+    """The app on another library, in a process of its own (one library per window)."""
+    import sys
+
+    from PySide6.QtCore import QProcess
+
+    ok, _pid = QProcess.startDetached(sys.executable, ["-m", "animesion_desktop", "--library",
+                                                       path, "gui"])
+    return bool(ok)
 
 
 def install_modes(window: MainWindow) -> Modes:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QSpinBox,
     QSplitter,
+    QToolBar,
     QWidget,
 )
 
@@ -131,6 +132,9 @@ class WindowSettings(QObject):
 
     def save(self) -> None:
         s, w = self.settings, self.window
+        for bar in w.findChildren(QToolBar):  # saveState() names toolbars by objectName
+            if not bar.objectName():
+                bar.setObjectName(bar.windowTitle() or "toolbar")
         s.window_geometry = _b64(w.saveGeometry())
         s.window_state = _b64(w.saveState())
         s.splitters = {name: _b64(sp.saveState()) for name, sp in self.splitters().items()}

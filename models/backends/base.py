@@ -39,8 +39,11 @@ class Predictor(ABC):
     pack: ModelPack
     device_description: str
     batch_size: int
-    precision: str = "fp32"  # the path answering now (models.precision); fp32 unless a backend
-    # says otherwise
+
+    @property
+    def precision(self) -> str:
+        """The path answering now (models.precision): fp32 unless a backend says otherwise."""
+        return str(getattr(self, "_precision", "fp32"))
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
         """One sample in the pack's layout, float32 ([3,S,S] NCHW or [S,S,3] NHWC)."""

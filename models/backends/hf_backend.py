@@ -25,10 +25,10 @@ class HFPredictor(Predictor):
         model = model.eval().to(self.device)
         notes: list[str] = []
         # Quantize the encoder only; the classifier stays fp32 (see the torch backend).
-        self.precision = "fp32"
+        self._precision = "fp32"
         if optimize and self.device.type == "cpu" and quantize_linear_int8(model.base_model):
             notes.append("int8 dynamic quantization")
-            self.precision = "int8"
+            self._precision = "int8"
         self.model = model
         self.device_description = " · ".join(
             [choice.description, "transformers", *(notes or ["fp32"])]

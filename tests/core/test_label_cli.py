@@ -90,3 +90,17 @@ def test_a_tag_error_from_the_core_api_is_a_user_error(tmp_path: Path, make_imag
                 lib.set_label([image], tag, "accepted")
             assert isinstance(info.value, UserError) and isinstance(info.value, ValueError)
         assert lib.labels(image) == []
+
+
+def test_a_user_error_raised_deep_in_the_core_is_one_line(tmp_path: Path, make_image, capsys,
+                                                          monkeypatch) -> None:
+    from animesion_desktop.core.errors import UserError
+
+    db, a = scanned(tmp_path, make_image)
+
+    def refuse(*_args, **_kwargs):
+        raise UserError("tags: the library says no")
+
+    monkeypatch.setattr(Library, "set_label", refuse)
+    assert main(["--library", str(db), "label", str(a), "-a", "fine"]) == 2
+    assert capsys.readouterr().err == "animesion: error: tags: the library says no\n"

@@ -158,3 +158,17 @@ def lib_ids(lib: Library) -> list[int]:
     from animesion_desktop.core.search import search
 
     return list(search(lib, "", limit=None).ids)
+
+
+def test_a_new_search_does_not_leave_the_panel_on_an_unselected_image(
+        qtbot, ui, lib: Library) -> None:
+    """Defect b: a reset cleared the selection without selectionChanged, so the panel went on
+    showing an image that Accept and Reject no longer reached."""
+    window = ui.open_window(qtbot, lib)
+    image = window.model.image_id(0)
+    ui.click_image(qtbot, window, image)
+    assert window.detail.image_id == image
+    ui.search_for(qtbot, window, "path:*")
+    ui.settle(qtbot, window)
+    assert window.selected_ids() == []
+    assert window.detail.image_id is None and window.detail.tag_texts() == []

@@ -11,6 +11,7 @@ every committed batch in place; the next run resumes with the images that have n
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -76,6 +77,8 @@ class PackRun:
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (image id, path, error)
     seconds: float = 0.0
     cancelled: bool = False
+    precision: str | None = None  # the path that answered at the end (models.precision)
+    agreement: list[dict[str, Any]] | None = None  # what auto measured against fp32
 
     @property
     def done(self) -> int:
@@ -313,9 +316,19 @@ def run_pack(
         # Also when the caller closes the job early: write what was inferred before leaving.
         committer.finish()
         run.seconds = time.monotonic() - started
+        _note_precision(predictor, run)
     run.cancelled = cancel.is_set() and processed < run.total
     yield Progress(stage, processed, run.total, "", extra)
     return run
+
+
+def _note_precision(predictor: PredictorLike, run: PackRun) -> None:
+    finish = getattr(predictor, "finish_check", None)
+    if finish is not None:
+        finish()  # a run shorter than the check window decides on what it saw
+    run.precision = getattr(predictor, "precision", None)
+    run.agreement = getattr(predictor, "agreement", None)
+    run.device = predictor.device_description
 
 
 def _prepare_all(vocab: PackVocabulary, batch: list[ImageResult], run: PackRun) -> list[StoredImage]:
@@ -334,8 +347,10 @@ def _prepare_all(vocab: PackVocabulary, batch: list[ImageResult], run: PackRun) 
 # -- the job ---------------------------------------------------------------------------------
 
 
-def _open_pack(path: Path, device: str | None) -> tuple[Any, PredictorLike, list[str]]:
-    """Load a pack from disk and open its predictor; (pack, predictor, device warnings)."""
+def _open_pack(path: Path, device: str | None,
+               precision: str | None = None) -> tuple[Any, PredictorLike, list[str]]:
+    """Load a pack from disk and open its predictor; (pack, predictor, device warnings).
+    ``precision``: auto (None), fp32, int8 or bf16 (models.precision)."""
     from models.backends import open_predictor
     from models.device import DeviceError
     from models.errors import PackError
@@ -344,14 +359,16 @@ def _open_pack(path: Path, device: str | None) -> tuple[Any, PredictorLike, list
     try:
         model_pack = load_pack(path)
         # Installed packs share one cache folder beside them (derived artifacts only).
-        predictor = open_predictor(model_pack, device=device, cache_dir=path.parent / ".cache")
-    except (PackError, DeviceError) as exc:
+        predictor = open_predictor(model_pack, device=device, cache_dir=path.parent / ".cache",
+                                   precision=precision)
+    except (PackError, DeviceError, ValueError) as exc:
         raise TaggingError(str(exc)) from exc
     warnings = list(getattr(predictor, "warnings", ()) or ())
     return model_pack, predictor, warnings
 
 
-OpenPack = Callable[[Path, str | None], tuple[Any, PredictorLike, list[str]]]
+# (path, device) -> (pack, predictor, warnings); the default also takes precision=
+OpenPack = Callable[..., tuple[Any, PredictorLike, list[str]]]
 
 
 def tag_images(
@@ -365,8 +382,12 @@ def tag_images(
     batch_size: int | None = None,
     decode_threads: int | None = None,
     open_pack: OpenPack = _open_pack,
+    precision: str | None = None,
 ) -> Job[TagSummary]:
-    """Run ``pack_name`` (default: every active pack) over the images it has not seen yet."""
+    """Run ``pack_name`` (default: every active pack) over the images it has not seen yet.
+    ``precision`` (auto when None) is handed to ``open_pack``."""
+    if precision is not None:
+        open_pack = functools.partial(open_pack, precision=precision)
     packs = choose_packs(lib, pack_name)
     restrict = None if query is None else query_image_ids(lib, query)
     summary = TagSummary()

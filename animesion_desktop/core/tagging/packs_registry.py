@@ -412,7 +412,18 @@ def pack_details(lib: Library, name: str) -> dict[str, Any]:
             "images_run": int(runs[0]),
             "images_failed": int(runs[1]),
             **(pack.info or {}),
+            "precision": _precision_record(Path(pack.path), pack.name),
         }
+
+
+def _precision_record(path: Path, name: str) -> dict[str, Any] | None:
+    """What ``--precision auto`` chose for this pack and the agreement it measured."""
+    from models.precision import installed_pack_record
+
+    try:
+        return installed_pack_record(path, name)
+    except OSError:
+        return None
 
 
 def resolve_pack_path(lib: Library, name: str, recorded: Path) -> Path:

@@ -56,7 +56,11 @@ def test_review_mode_from_the_menu_shares_the_undo_stack(qtbot, window, review_l
     with qtbot.waitSignal(page.controller.written, timeout=T):
         window.act_undo.trigger()  # Edit ▸ Undo undoes a review decision too
     assert labels(lib, ids[1]) == {}
-    qtbot.keyClick(page.canvas, Qt.Key.Key_Escape)
+    with qtbot.waitSignal(page.controller.written, timeout=T):
+        qtbot.keyClick(page.canvas, Qt.Key.Key_R)
+    # back on the grid, it catches up with what review mode decided
+    with qtbot.waitSignal(window.grid_controller.refreshed, timeout=T):
+        qtbot.keyClick(page.canvas, Qt.Key.Key_Escape)
     assert window.modes.mode == GRID
 
 
@@ -79,6 +83,11 @@ def test_grid_context_menu(qtbot, window, review_lib, monkeypatch) -> None:
         actions["Accept the top character"].trigger()
     assert labels(lib, ids[4]) == {"character:alice": "accepted"}
     assert labels(lib, ids[0]) == {}  # only the image under the pointer (nothing selected)
+    with qtbot.waitSignal(window.grid_controller.searched, timeout=T) as searched:
+        actions["Find near-duplicates"].trigger()
+    assert searched.args[0] == f"duplicate:{ids[4]}"
+    with qtbot.waitSignal(window.grid_controller.searched, timeout=T):
+        window.grid_controller.run_search("")
 
     window.grid.selectAll()
     menu = window.menus.grid_menu(index)
@@ -163,3 +172,28 @@ def test_settings_dialog_persists_beside_the_library(qtbot, window, review_lib) 
     assert again.grid.iconSize().width() == 96
     assert again.prefs.settings.window_geometry
     assert (again.size().width(), again.size().height()) == (700, 520)
+
+
+def test_welcome_demo_button_opens_the_demo_library(qtbot, tmp_path, monkeypatch) -> None:
+    from PySide6.QtCore import QProcess
+
+    from animesion_desktop.ui.welcome import WelcomePage
+
+    started: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(QProcess, "startDetached",
+                        lambda program, args: started.append((program, args)) or (True, 1))
+    demo = tmp_path / "demo.sqlite"
+    assert not WelcomePage(demo).demo_button.isEnabled()  # no demo library: nothing to open
+    Library.open(demo).close()
+    lib = Library.open(tmp_path / "empty.sqlite")
+    try:
+        window = MainWindow(lib)
+        qtbot.addWidget(window)
+        page = WelcomePage(demo)
+        page.demo_requested.connect(lambda p: window.modes.welcome.demo_requested.emit(p))
+        qtbot.mouseClick(page.demo_button, Qt.MouseButton.LeftButton)
+        assert started and started[0][1][-3:] == ["--library", str(demo), "gui"]
+        window.close()
+        qtbot.waitUntil(lambda: window.lanes.idle(), timeout=T)
+    finally:
+        lib.close()
