@@ -8,8 +8,8 @@ import json
 import threading
 from typing import Any
 
-from animesion_desktop.cli import UserError
 from animesion_desktop.commands.progress import drive
+from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.library import Library, files
 from animesion_desktop.core.similar import clusters, fewshot, suggestions
 from animesion_desktop.core.similar.index import default_pack
