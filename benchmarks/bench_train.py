@@ -9,7 +9,7 @@ training; the runs alternate between the two so that a change of machine load hi
     .venv/bin/python benchmarks/bench_train.py [--minutes 1 2 5 10] [--old-default]
 
 Skips with a message when ../shared/data/moeimouto10 is absent. Nothing it writes (runs,
-checkpoints) is kept: everything lives in a temporary folder.
+checkpoints) is kept unless `--keep DIR` names a folder for them.
 
 Training throughput (`--throughput`): the real data loader (image files, decoding, augmentation
 in workers) against tensors already in memory, side by side, for resnet18 and vit_b16 at 128 px.
@@ -117,7 +117,8 @@ def accuracy_table(args: argparse.Namespace) -> int:
           f"{torch.get_num_threads()} threads, {os.cpu_count()} cores; "
           f"load average {os.getloadavg()[0]:.1f} at the start")
     rows: dict[float, dict[str, str]] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-train-acc-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-train-acc-") as scratch:
+        tmp = str(args.keep) if args.keep else scratch
         for minutes in args.minutes:
             for label, flags in recipes.items():
                 out = Path(tmp) / f"{label.split()[0]}-{minutes:g}"
@@ -144,6 +145,8 @@ def main() -> int:
     parser.add_argument("--old-default", action="store_true",
                         help="also train with the pre-recipe defaults (SGD, batch 32)")
     parser.add_argument("--data", type=Path, help="folder per character (default: moeimouto10)")
+    parser.add_argument("--keep", type=Path,
+                        help="write the runs here and keep them (e.g. to install a run's pack)")
     parser.add_argument("--models", nargs="+", default=["resnet18", "vit_b16"])
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=6, help="timed steps per measurement")
