@@ -228,17 +228,28 @@ def installed_pack_record(pack_dir: Path, pack_name: str) -> dict[str, Any] | No
 # -- what the UI shows ------------------------------------------------------------------------
 
 
-def status_text(device_type: str, precision: str) -> str:
-    """Short text for a status bar or a settings page: 'CPU · int8', 'CUDA · fp32'."""
+def status_text(device_type: str, precision: str, device_name: str | None = None) -> str:
+    """Short text for a status bar or a settings page: 'CPU · int8', 'CUDA · RTX 4090 · fp32'."""
     device = {"cpu": "CPU", "cuda": "CUDA", "mps": "MPS"}.get(device_type, device_type.upper())
     shown = "int8 (partly)" if precision == "int8-partial" else precision
     if precision == "checking":
         shown = "fp32 (checking int8)"
-    return f"{device} · {shown}"
+    return " · ".join([device, *([device_name] if device_name else []), shown])
 
 
 def predictor_status(predictor: object) -> str:
-    """:func:`status_text` of any open predictor (backends without a choice report fp32)."""
+    """:func:`status_text` of any open predictor (backends without a choice report fp32); a
+    CUDA device is named, since a machine may have several."""
     device = getattr(predictor, "device", None)
     device_type = getattr(device, "type", None) or str(device or "cpu").split(":")[0]
-    return status_text(device_type, str(getattr(predictor, "precision", "fp32")))
+    return status_text(device_type, str(getattr(predictor, "precision", "fp32")),
+                       _cuda_name(device) if device_type == "cuda" else None)
+
+
+def _cuda_name(device: object) -> str | None:
+    try:
+        import torch
+
+        return str(torch.cuda.get_device_name(device))  # type: ignore[arg-type]
+    except Exception:  # a string device, a driver gone since: the type alone still says it
+        return None

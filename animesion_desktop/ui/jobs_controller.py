@@ -54,9 +54,10 @@ class JobsController(QObject):
         lib = self._lib
 
         def make(cancel: threading.Event):
+            from animesion_desktop.core.tag_options import tag_options
             from animesion_desktop.core.tagging import tag_images
 
-            return tag_images(lib, None, cancel)
+            return tag_images(lib, None, cancel, **tag_options(lib))
 
         self._queue(QueuedJob(TAG_ARRIVALS, make, background=True))
 
@@ -85,8 +86,9 @@ class JobsController(QObject):
         lib = self._lib
 
         def make(cancel: threading.Event):
+            from animesion_desktop.core.tag_options import tag_options
             from animesion_desktop.core.tagging import tag_images
 
-            return tag_images(lib, None, cancel)
+            return tag_images(lib, None, cancel, **tag_options(lib))
 
         self._queue(QueuedJob("Tag new images", make))

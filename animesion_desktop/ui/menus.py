@@ -122,13 +122,11 @@ class WindowMenus(QObject):
 
         lib = self.window.lib
 
-        device = self.window.prefs.settings.device
-        device_arg = None if device == "auto" else device
-
         def make(cancel: threading.Event):  # type: ignore[no-untyped-def]
+            from animesion_desktop.core.tag_options import tag_options
             from animesion_desktop.core.tagging import tag_images
 
-            return tag_images(lib, pack, cancel, device=device_arg)
+            return tag_images(lib, pack, cancel, **tag_options(lib))
 
         self.window.jobs.lane.submit(QueuedJob(f"Tag with {pack}", make))
 

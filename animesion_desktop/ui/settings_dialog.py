@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSize
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,8 +43,8 @@ class SettingsDialog(QDialog):
         self.precision = QComboBox()
         self.precision.addItems(st.PRECISIONS)
         self.precision.setCurrentText(settings.precision)
-        self.precision.setToolTip("auto: a faster path (int8, fp16, bf16) only where it agrees "
-                                  "with fp32 on the pack's images")
+        self.precision.setToolTip("auto: a faster path (int8) only where it agrees with fp32 "
+                                  "on the pack's images; fp32, int8, bf16: as chosen")
         self.watching = QCheckBox("Follow changes in the library's folders while the app is open")
         self.watching.setChecked(settings.watching)
         self.rescan = QCheckBox("Rescan every folder when the app starts")
@@ -82,6 +82,8 @@ def _unb64(text: str) -> QByteArray:
 
 class WindowSettings(QObject):
     """Loads the settings for a window, applies them, and saves them when it closes."""
+
+    changed = Signal()  # the dialog's choice was applied and saved
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -129,6 +131,7 @@ class WindowSettings(QObject):
             else:
                 self.window.watch.stop()
         self.save()
+        self.changed.emit()
 
     def save(self) -> None:
         s, w = self.settings, self.window

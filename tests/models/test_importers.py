@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+from animesion_original_kit import TINY, original_vit_state, reference_logits
 from PIL import Image
 from torch import nn
 
@@ -21,80 +21,9 @@ from models.importers import (
     import_wd_tagger,
 )
 
-# Tiny Animesion ViT: hidden 128 (so 2 heads of 64), 2 blocks, patch 8, 32 px, 3 classes.
-D, L, MLP, P, SIZE, CLASSES, EPS = 128, 2, 256, 8, 32, 3, 1e-12
-
-
-def original_vit_state(ifa: bool) -> dict[str, torch.Tensor]:
-    """Random tensors under the key names of Animesion's VisionTransformer wrapper."""
-    g = torch.Generator().manual_seed(0)
-
-    def rnd(*shape: int, scale: float = 0.05) -> torch.Tensor:
-        return torch.randn(*shape, generator=g) * scale
-
-    grid = SIZE // P
-    sd = {
-        "model.patch_embedding.weight": rnd(D, 3, P, P),
-        "model.patch_embedding.bias": rnd(D),
-        "model.class_token": rnd(1, 1, D),
-        "model.positional_embedding.pos_embedding": rnd(1, 1 + grid * grid, D),
-        "model.norm.weight": 1 + rnd(D),
-        "model.norm.bias": rnd(D),
-    }
-    for i in range(L):
-        b = f"model.transformer.blocks.{i}."
-        for proj in ("attn.proj_q", "attn.proj_k", "attn.proj_v", "proj"):
-            sd[b + proj + ".weight"], sd[b + proj + ".bias"] = rnd(D, D), rnd(D)
-        for norm in ("norm1", "norm2"):
-            sd[b + norm + ".weight"], sd[b + norm + ".bias"] = 1 + rnd(D), rnd(D)
-        sd[b + "pwff.fc1.weight"], sd[b + "pwff.fc1.bias"] = rnd(MLP, D), rnd(MLP)
-        sd[b + "pwff.fc2.weight"], sd[b + "pwff.fc2.bias"] = rnd(D, MLP), rnd(D)
-    if ifa:
-        sd["inter_class_head.0.weight"] = rnd(1, L, scale=0.5)  # nn.Linear(L, 1)
-        sd["inter_class_head.0.bias"] = rnd(1)
-        sd["inter_class_head.3.weight"], sd["inter_class_head.3.bias"] = 1 + rnd(D), rnd(D)
-        sd["inter_class_head.4.weight"] = rnd(CLASSES, D, scale=0.5)
-        sd["inter_class_head.4.bias"] = rnd(CLASSES)
-    else:
-        sd["model.fc.weight"], sd["model.fc.bias"] = rnd(CLASSES, D, scale=0.5), rnd(CLASSES)
-    return sd
-
-
-def reference_logits(sd: dict[str, torch.Tensor], x: torch.Tensor, ifa: bool) -> torch.Tensor:
-    """The original forward pass (pre-norm blocks, IFA over block outputs), from the raw keys."""
-    heads, n = D // 64, x.shape[0]
-
-    def lin(t: torch.Tensor, key: str) -> torch.Tensor:
-        return F.linear(t, sd[key + ".weight"], sd[key + ".bias"])
-
-    def norm(t: torch.Tensor, key: str) -> torch.Tensor:
-        return F.layer_norm(t, (D,), sd[key + ".weight"], sd[key + ".bias"], EPS)
-
-    t = F.conv2d(x, sd["model.patch_embedding.weight"], sd["model.patch_embedding.bias"], stride=P)
-    t = t.flatten(2).transpose(1, 2)  # b,d,gh,gw -> b,gh*gw,d
-    t = torch.cat([sd["model.class_token"].expand(n, -1, -1), t], dim=1)
-    t = t + sd["model.positional_embedding.pos_embedding"]
-    blocks = []
-    for i in range(L):
-        b = f"model.transformer.blocks.{i}."
-        h = norm(t, b + "norm1")
-        q, k, v = (
-            lin(h, b + f"attn.proj_{c}").view(n, -1, heads, D // heads).transpose(1, 2)
-            for c in "qkv"
-        )
-        scores = (q @ k.transpose(-2, -1) / math.sqrt(D // heads)).softmax(-1)
-        h = (scores @ v).transpose(1, 2).reshape(n, -1, D)
-        t = t + lin(h, b + "proj")
-        t = t + lin(F.gelu(lin(norm(t, b + "norm2"), b + "pwff.fc1")), b + "pwff.fc2")
-        blocks.append(t)
-    if not ifa:
-        return lin(norm(t, "model.norm")[:, 0], "model.fc")
-    stacked = torch.stack(blocks, dim=-1)[:, 0]  # b, d, L
-    h = lin(stacked, "inter_class_head.0").squeeze(-1)  # b, d
-    h = F.layer_norm(
-        F.relu(h), (D,), sd["inter_class_head.3.weight"], sd["inter_class_head.3.bias"], EPS
-    )
-    return lin(h, "inter_class_head.4")
+# Tiny Animesion ViT: hidden 128 (so 2 heads of 64), 2 blocks, patch 8, 32 px, 3 classes; the
+# original's key layout and forward pass are in animesion_original_kit.py.
+D, L, MLP, P, SIZE, CLASSES = TINY.hidden, TINY.layers, TINY.mlp, TINY.patch, TINY.size, TINY.classes
 
 
 def _write_checkpoint(tmp_path, sd, classes=("rem", "ram", "emilia"), name="vit_ifa.ckpt"):
@@ -110,7 +39,7 @@ def _write_checkpoint(tmp_path, sd, classes=("rem", "ram", "emilia"), name="vit_
 
 @pytest.mark.parametrize("ifa", [True, False])
 def test_animesion_vit_import_matches_the_original_forward(tmp_path, ifa: bool) -> None:
-    sd = original_vit_state(ifa)
+    sd = original_vit_state(ifa=ifa)
     ckpt = _write_checkpoint(tmp_path, sd)
     pack = import_animesion_checkpoint(ckpt, tmp_path / "pack")
     arch = pack.architecture

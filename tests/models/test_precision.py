@@ -153,6 +153,7 @@ def test_status_text() -> None:
     assert status_text("cpu", "int8") == "CPU · int8"
     assert status_text("cuda", "fp32") == "CUDA · fp32"
     assert status_text("cpu", "checking") == "CPU · fp32 (checking int8)"
+    assert status_text("cuda", "bf16", "RTX 4090") == "CUDA · RTX 4090 · bf16"
 
 
 def test_unknown_precision_is_refused(tmp_path, kit) -> None:

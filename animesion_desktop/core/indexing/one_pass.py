@@ -289,7 +289,7 @@ def index_and_tag(
             lane.run.failed.extend(rest.failed)
             lane.run.seconds += rest.seconds
             lane.run.precision, lane.run.agreement = rest.precision, rest.agreement
-            lane.run.device = rest.device
+            lane.run.device, lane.run.status = rest.device, rest.status
     finally:
         _close(lanes)
     for lane in lanes:

@@ -79,6 +79,7 @@ class PackRun:
     cancelled: bool = False
     precision: str | None = None  # the path that answered at the end (models.precision)
     agreement: list[dict[str, Any]] | None = None  # what auto measured against fp32
+    status: str | None = None  # models.precision.predictor_status: "CPU · int8"
 
     @property
     def done(self) -> int:
@@ -291,6 +292,8 @@ def run_pack(
     extra: dict[str, Any] = {"pack": pack.name, "device": run.device}
     yield Progress(stage, 0, run.total, extra=extra)
     if not items:
+        # Nothing left (a one-pass add fed it all): still decide and say what answered.
+        _note_precision(predictor, run)
         return run
     started = time.monotonic()
     committer = _Committer(lib, pack.id, run)
@@ -326,9 +329,12 @@ def _note_precision(predictor: PredictorLike, run: PackRun) -> None:
     finish = getattr(predictor, "finish_check", None)
     if finish is not None:
         finish()  # a run shorter than the check window decides on what it saw
+    from models.precision import predictor_status
+
     run.precision = getattr(predictor, "precision", None)
     run.agreement = getattr(predictor, "agreement", None)
     run.device = predictor.device_description
+    run.status = predictor_status(predictor)
 
 
 def _prepare_all(vocab: PackVocabulary, batch: list[ImageResult], run: PackRun) -> list[StoredImage]:
