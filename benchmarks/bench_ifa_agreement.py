@@ -13,8 +13,9 @@ encoder does change its answers. Then
    the images are scanned, and `animesion tag` runs with --precision fp32, then auto (a fresh
    decision), then int8 (forced, to show that the premise holds);
 3. per image, the largest |score difference| between what the library stored and the
-   original's scores is printed for each run (the library stores the top 5 and every score
-   >= 0.01, so a class it did not store differs by at most max(original score, 0.01)).
+   original's scores is printed for each run, over the scores the library stored (the top 5
+   and every score >= 0.01), with a bound over every class (a class it did not store differs
+   by at most max(original score, 0.01)).
 
 Goal: <= 0.02 on every image for fp32 and for auto. Images: moeimouto10 when present (real
 faces; nothing is kept), else synthetic toy characters. Nothing it writes is kept.
@@ -74,15 +75,17 @@ def synthetic_images(folder: Path, n: int) -> list[Path]:
     return paths[:n]
 
 
-def max_diff(stored: dict[str, float], original: np.ndarray, names: list[str]) -> float:
-    """Largest |stored - original| over every class of one image (bounded where not stored)."""
-    worst = 0.0
+def max_diff(stored: dict[str, float], original: np.ndarray, names: list[str]) -> tuple[float,
+                                                                                    float]:
+    """(largest |stored - original| over the classes the library stored, a bound over every
+    class: where the app's score was below the floor, |diff| <= max(original, floor))."""
+    exact, bound = 0.0, 0.0
     for j, name in enumerate(names):
         if name in stored:
-            worst = max(worst, abs(stored[name] - float(original[j])))
-        else:  # the app's score was below the floor
-            worst = max(worst, max(float(original[j]), FLOOR))
-    return worst
+            exact = max(exact, abs(stored[name] - float(original[j])))
+        else:
+            bound = max(bound, float(original[j]), FLOOR)
+    return exact, max(exact, bound)
 
 
 def app_top1(stored: dict[str, float]) -> str | None:
@@ -144,14 +147,16 @@ def main() -> int:
         seconds = time.perf_counter() - t0
 
     print()
-    print("| precision | what ran | max |score diff| per image: median / max | images "
-          "within 0.02 | top-1 as the original |")
-    print("|---|---|---|---|---|")
+    print("| precision | what ran | max |score diff| per image over the stored scores: "
+          "median / max | bound over all classes: max | images within 0.02 | "
+          "top-1 as the original |")
+    print("|---|---|---|---|---|---|")
     for precision, ran, per_image, top1 in rows:
-        within = int((per_image <= GOAL).sum())
-        print(f"| {precision} | {ran} | {np.median(per_image):.4f} / {per_image.max():.4f} | "
-              f"{within} of {len(per_image)} | {100 * top1:.1f} % |")
-    ok = all((r[2] <= GOAL).all() for r in rows if r[0] in ("fp32", "auto"))
+        exact, bound = per_image[:, 0], per_image[:, 1]
+        within = int((bound <= GOAL).sum())
+        print(f"| {precision} | {ran} | {np.median(exact):.4f} / {exact.max():.4f} | "
+              f"{bound.max():.4f} | {within} of {len(bound)} | {100 * top1:.1f} % |")
+    ok = all((r[2][:, 1] <= GOAL).all() for r in rows if r[0] in ("fp32", "auto"))
     print(f"\ngoal (fp32 and auto within {GOAL} of the original on every image): "
           f"{'met' if ok else 'NOT met'}")
     for line in info.splitlines():

@@ -11,7 +11,8 @@ pack.json, format 1::
                        "ifa": true, ...},     # torch only: a ModelConfig as a dict
       "input": {"size": 128, "resize": "stretch", "pad_color": [255, 255, 255],
                 "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "channel_order": "RGB",
-                "layout": "NCHW", "scale": 0.00392156862745098},
+                "layout": "NCHW", "scale": 0.00392156862745098,
+                "interpolation": "bilinear"},  # optional: bicubic (default) | bilinear
       "heads": [{"name": "character", "activation": "softmax", "labels": "character.csv"}],
       "metrics": {"top1": 0.9},               # free-form, optional
       "provenance": {"source": "..."},        # free-form, optional

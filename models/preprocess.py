@@ -11,7 +11,7 @@ from PIL import Image
 
 from models.spec import InputSpec
 
-_RESAMPLE = Image.Resampling.BICUBIC
+_RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
 
 
 def to_rgb(image: Image.Image, background: tuple[int, int, int]) -> Image.Image:
@@ -28,8 +28,10 @@ def to_rgb(image: Image.Image, background: tuple[int, int, int]) -> Image.Image:
 
 
 def resize(
-    image: Image.Image, size: int, mode: str, pad_color: tuple[int, int, int]
+    image: Image.Image, size: int, mode: str, pad_color: tuple[int, int, int],
+    interpolation: str = "bicubic",
 ) -> Image.Image:
+    resample = _RESAMPLE[interpolation]
     w, h = image.size
     if mode == "pad":
         # Centre on a square of the longest side, then scale: the whole picture stays visible.
@@ -43,17 +45,18 @@ def resize(
         scale = size / min(w, h)
         nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
         if (nw, nh) != (w, h):
-            image = image.resize((nw, nh), _RESAMPLE)
+            image = image.resize((nw, nh), resample)
         left, top = (nw - size) // 2, (nh - size) // 2
         return image.crop((left, top, left + size, top + size))
     if image.size != (size, size):
-        image = image.resize((size, size), _RESAMPLE)
+        image = image.resize((size, size), resample)
     return image
 
 
 def preprocess_image(image: Image.Image, spec: InputSpec) -> np.ndarray:
     """One sample, float32: [3, S, S] for NCHW or [S, S, 3] for NHWC."""
-    rgb = resize(to_rgb(image, spec.pad_color), spec.size, spec.resize, spec.pad_color)
+    rgb = resize(to_rgb(image, spec.pad_color), spec.size, spec.resize, spec.pad_color,
+                 spec.interpolation)
     x = np.asarray(rgb)  # [S, S, 3] RGB uint8
     if spec.channel_order == "BGR":
         x = x[:, :, ::-1]

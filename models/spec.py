@@ -11,6 +11,7 @@ from models.errors import PackError
 from models.labels import Label
 
 RESIZE_MODES = ("stretch", "pad", "crop")
+INTERPOLATIONS = ("bicubic", "bilinear")
 CHANNEL_ORDERS = ("RGB", "BGR")
 LAYOUTS = ("NCHW", "NHWC")
 ACTIVATIONS = ("softmax", "sigmoid", "none")
@@ -32,9 +33,13 @@ class InputSpec:
     channel_order: str = "RGB"
     layout: str = "NCHW"
     scale: float = 1.0 / 255.0
+    # How pixels are resampled (antialiased, PIL's filters). Our training resizes bicubic; the
+    # original Animesion code used torchvision's default, bilinear: an imported model must see
+    # the pixels it was trained on.
+    interpolation: str = "bicubic"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "size": self.size,
             "resize": self.resize,
             "pad_color": list(self.pad_color),
@@ -44,13 +49,17 @@ class InputSpec:
             "layout": self.layout,
             "scale": self.scale,
         }
+        if self.interpolation != "bicubic":  # packs written before the field read the same
+            data["interpolation"] = self.interpolation
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, where: str) -> InputSpec:
         obj = require_object(data, where)
         reject_unknown(
             obj,
-            ("size", "resize", "pad_color", "mean", "std", "channel_order", "layout", "scale"),
+            ("size", "resize", "pad_color", "mean", "std", "channel_order", "layout", "scale",
+             "interpolation"),
             where,
         )
         size = require_int(obj, "size", where, minimum=1, maximum=8192)
@@ -65,6 +74,8 @@ class InputSpec:
         channel_order = require_choice(obj, "channel_order", where, CHANNEL_ORDERS)
         layout = require_choice(obj, "layout", where, LAYOUTS)
         scale = parse_scale(obj.get("scale"), f"{where}.scale")
+        interpolation = (require_choice(obj, "interpolation", where, INTERPOLATIONS)
+                         if "interpolation" in obj else "bicubic")
         return cls(
             size=size,
             resize=resize,
@@ -74,6 +85,7 @@ class InputSpec:
             channel_order=channel_order,
             layout=layout,
             scale=scale,
+            interpolation=interpolation,
         )
 
 

@@ -152,7 +152,9 @@ def _resized(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
     from torchvision.transforms.v2 import InterpolationMode
     from torchvision.transforms.v2 import functional as F
 
-    size, bicubic = spec.size, InterpolationMode.BICUBIC
+    size = spec.size
+    mode = (InterpolationMode.BILINEAR if spec.interpolation == "bilinear"
+               else InterpolationMode.BICUBIC)
     _, h, w = x.shape
     if spec.resize == "pad" and h != w:
         side = max(h, w)
@@ -165,11 +167,11 @@ def _resized(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
         scale = size / min(w, h)
         nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
         if (nw, nh) != (w, h):
-            x = F.resize(x, [nh, nw], interpolation=bicubic, antialias=True)
+            x = F.resize(x, [nh, nw], interpolation=mode, antialias=True)
         top, left = (nh - size) // 2, (nw - size) // 2
         return x[:, top:top + size, left:left + size]
     if (h, w) != (size, size):
-        x = F.resize(x, [size, size], interpolation=bicubic, antialias=True)
+        x = F.resize(x, [size, size], interpolation=mode, antialias=True)
     return x
 
 

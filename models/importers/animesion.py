@@ -14,6 +14,7 @@ Those are ``torch.save(model.state_dict())`` files of its wrapper modules:
   which has the same layout and TensorFlow "same" padding.
 
 The class names come from ``classid_classname.csv`` (rows ``class_id,class_name``, no header).
+Every model is fed as the original fed it: a bilinear resize to a square, mean = std = 0.5.
 The architecture is inferred from tensor shapes; every tensor must be used and every weight
 of our model supplied, otherwise the import fails naming the keys.
 """
@@ -41,8 +42,6 @@ from models.weights import load_state_dict_file, strip_prefix
 CLASSES_CSV = "classid_classname.csv"
 # Animesion's ViT config (transformers' ViTConfig defaults) used layer_norm_eps=1e-12.
 ANIMESION_VIT_EPS = 1e-12
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 CHARACTER_THRESHOLD = 0.5
 _BLOCK = re.compile(r"^transformer\.blocks\.(\d+)\.(.+)$")
 _BLOCK_MAP = {
@@ -333,6 +332,14 @@ def _numel(shape: tuple[int, ...]) -> int:
     return n
 
 
+def original_input_spec(size: int) -> InputSpec:
+    """What the original feeds every model (utilities/data_selection.py and inference.py):
+    ``Resize((S, S))`` with torchvision's default bilinear filter, then ``Normalize(0.5, 0.5)``,
+    for the ViTs and the ImageNet CNNs alike."""
+    return InputSpec(size=size, resize="stretch", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
+                     interpolation="bilinear")
+
+
 def _find_classes_csv(checkpoint: Path) -> Path:
     for candidate in (checkpoint.parent / CLASSES_CSV, checkpoint.parent / "labels" / CLASSES_CSV):
         if candidate.is_file():
@@ -393,14 +400,7 @@ def import_animesion_checkpoint(
             f"{config.heads['character']} outputs"
         )
     labels = tuple(Label(c, "character", CHARACTER_THRESHOLD) for c in classes)
-    # The original fine-tuned its ImageNet CNNs with ImageNet statistics.
-    imagenet = family in ("resnet", "efficientnet")
-    spec = InputSpec(
-        size=config.image_size,
-        resize="stretch",
-        mean=IMAGENET_MEAN if imagenet else (0.5, 0.5, 0.5),
-        std=IMAGENET_STD if imagenet else (0.5, 0.5, 0.5),
-    )
+    spec = original_input_spec(config.image_size)
     sha = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     return write_pack(
         out_dir,

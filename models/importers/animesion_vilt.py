@@ -34,6 +34,7 @@ from models.importers.animesion import (
     _convert,
     _names,
     _vit_config,
+    original_input_spec,
     read_classid_classname,
 )
 from models.importers.animesion import _map_vit as map_vit_keys
@@ -41,7 +42,7 @@ from models.importers.vocab_file import read_vocab
 from models.labels import Label
 from models.multimodal_spec import MODES, MultimodalSpec
 from models.pack import ModelPack, safe_pack_name, write_pack
-from models.spec import HeadSpec, InputSpec
+from models.spec import HeadSpec
 from models.tag_tokenizer import MASK_ID, SPECIAL_TOKENS, TagTokenizer
 
 WORDS = "text_embeddings.word_embeddings.weight"
@@ -162,9 +163,7 @@ def import_animesion_vilt(
         name=name or safe_pack_name(checkpoint.stem, "animesion-vilt"),
         backend="torch",
         heads=[HeadSpec("character", default_activation("character"), labels)],
-        input_spec=InputSpec(
-            size=config.image_size, resize="stretch", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)
-        ),
+        input_spec=original_input_spec(config.image_size),
         state_dict=tensors,
         architecture=config,
         multimodal=(spec, tokenizer),

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from animesion_original_kit import TINY, original_vit_state, reference_logits
+from animesion_original_kit import TINY, original_input, original_vit_state, reference_logits
 from PIL import Image
 from torch import nn
 
@@ -56,6 +56,25 @@ def test_animesion_vit_import_matches_the_original_forward(tmp_path, ifa: bool) 
     np.testing.assert_allclose(probs, expected, atol=1e-5)
 
 
+def test_animesion_pack_reads_image_files_as_the_original_does(tmp_path) -> None:
+    """The original resizes bilinear (torchvision's default), not bicubic as our training:
+    an imported pack must see the pixels the model was trained on."""
+    sd = original_vit_state(ifa=True)
+    pack = import_animesion_checkpoint(_write_checkpoint(tmp_path, sd), tmp_path / "pack")
+    rng = np.random.default_rng(1)
+    files = []
+    for i, (w, h) in enumerate([(97, 61), (40, 120), (32, 32)]):
+        files.append(tmp_path / f"{i}.png")
+        Image.fromarray(rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)).save(files[-1])
+    predictor = open_predictor(pack, device="cpu", precision="fp32")
+    x = np.stack([predictor.preprocess(Image.open(f)) for f in files])
+    original = torch.stack([original_input(f, SIZE) for f in files])
+    np.testing.assert_allclose(x, original.numpy(), atol=1e-5)
+    probs = predictor.predict(x).heads["character"]
+    expected = reference_logits(sd, original, True).softmax(-1).numpy()
+    np.testing.assert_allclose(probs, expected, atol=1e-5)
+
+
 def test_animesion_missing_and_unexpected_keys_are_named(tmp_path) -> None:
     sd = original_vit_state(ifa=True)
     del sd["model.transformer.blocks.1.attn.proj_k.weight"]
@@ -92,7 +111,9 @@ def test_animesion_resnet_import(tmp_path) -> None:
         _write_checkpoint(tmp_path, sd, name="r18.pth"), tmp_path / "pack", image_size=64
     )
     assert pack.architecture.name == "resnet18" and pack.input.size == 64
-    assert pack.input.mean == (0.485, 0.456, 0.406)
+    # the original's transforms normalise every model with 0.5, its ImageNet CNNs too
+    assert pack.input.mean == pack.input.std == (0.5, 0.5, 0.5)
+    assert pack.input.interpolation == "bilinear"
     x = np.random.default_rng(0).normal(size=(2, 3, 64, 64)).astype(np.float32)
     probs = open_predictor(pack, device="cpu", optimize=False).predict(x).heads["character"]
     with torch.inference_mode():

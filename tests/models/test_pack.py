@@ -265,6 +265,8 @@ def test_bad_pack_json_field_names_file_and_field(torch_pack) -> None:
         (lambda d: d["input"].update(std=[1, 0, 1]), r"^pack\.json: input\.std: every value"),
         (lambda d: d["input"].update(pad_color=[300, 0, 0]), r"^pack\.json: input\.pad_color"),
         (lambda d: d["input"].pop("mean"), r"^pack\.json: input\.mean: missing"),
+        (lambda d: d["input"].update(interpolation="nearest"),
+         r"^pack\.json: input\.interpolation: expected one of bicubic, bilinear, got 'nearest'"),
         (lambda d: d["heads"][0].update(labels="../x.csv"), r"^pack\.json: heads\[0\]\.labels"),
         (lambda d: d["heads"][0].update(labels="nope.csv"), r"^nope\.csv: file is missing"),
         (lambda d: d["heads"][0].update(output=0), r"^pack\.json: heads\[0\]\.output: only"),
@@ -285,6 +287,13 @@ def test_bad_label_csv_names_the_line(torch_pack) -> None:
     )
     with pytest.raises(PackError, match=r"^general\.csv: line 3: category: expected one of"):
         load_pack(torch_pack)
+
+
+def test_interpolation_defaults_to_bicubic_and_bilinear_is_kept(torch_pack) -> None:
+    assert load_pack(torch_pack).input.interpolation == "bicubic"  # packs without the field
+    _edit_json(torch_pack, lambda d: d["input"].update(interpolation="bilinear"))
+    spec = load_pack(torch_pack).input
+    assert spec.interpolation == "bilinear" and spec.to_dict()["interpolation"] == "bilinear"
 
 
 def test_scale_fraction_is_accepted(torch_pack) -> None:
