@@ -280,13 +280,14 @@ class PacksDialog(QDialog):
         self.device.setText("Opening the pack…")
 
         def probe() -> str:
+            from animesion_desktop.core.tag_options import tag_options
             from models.backends import open_predictor
             from models.pack import load_pack
 
             summary = registry.get_summary(lib, name)
             path = registry.resolve_pack_path(lib, name, summary.path)
-            predictor = open_predictor(load_pack(path), device=None,
-                                       cache_dir=path.parent / ".cache")
+            predictor = open_predictor(load_pack(path), cache_dir=path.parent / ".cache",
+                                       **tag_options(lib))  # the settings' device, precision
             return str(predictor.device_description)
 
         self._reads.run(probe, self.device.setText,
