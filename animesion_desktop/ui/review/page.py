@@ -98,18 +98,24 @@ class CandidateRow(QWidget):
         self.button.clicked.connect(lambda: self.picked.emit(self.index))
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)
-        self.bar.setFormat("%p %")
-        self.bar.setFixedWidth(120)
+        # The figure beside the bar, not on it: text across the fill's edge is hard to read.
+        self.bar.setTextVisible(False)
+        self.bar.setFixedSize(84, 12)
+        self.percent = QLabel()
+        self.percent.setFixedWidth(40)
+        self.percent.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.button, 1)
         row.addWidget(self.bar)
+        row.addWidget(self.percent)
 
     def show_candidate(self, name: str | None, score: float = 0.0) -> None:
         self.setVisible(name is not None)
         if name is not None:
             self.button.setText(f"{self.index + 1}   {name}")
             self.bar.setValue(round(score * 100))
+            self.percent.setText(f"{score * 100:.0f} %" if score >= 0.005 else "< 1 %")
 
 
 class QueryEdit(QLineEdit):

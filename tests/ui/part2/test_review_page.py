@@ -39,7 +39,7 @@ def test_queue_is_least_confident_first_and_shows_top_five(qtbot, page, review_l
     lib, ids = review_lib
     assert page.controller.ids == [ids[1], ids[2], ids[4], ids[0]]
     assert page.rows[0].button.text().endswith("bob")
-    assert page.rows[0].bar.value() == 40
+    assert page.rows[0].bar.value() == 40 and page.rows[0].percent.text() == "40 %"
     assert page.rows[2].button.text().endswith("carol")
     assert not page.rows[3].isVisibleTo(page)
     assert "0 decided · 4 left" in page.progress.text()
