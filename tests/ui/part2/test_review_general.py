@@ -150,3 +150,32 @@ def test_pages_load_as_the_reviewer_goes(qtbot, review_lib, monkeypatch) -> None
     assert len(c.keys) == 4
     assert all(labels(lib, i) == {"general:red": ("accepted", "user")} for i in (ids[4], ids[0]))
     assert "4 decided · 0 left" in page.progress.text()
+
+
+def test_the_menu_opens_the_general_queue_in_the_window(qtbot, review_lib) -> None:
+    from animesion_desktop.ui.main_window import MainWindow
+    from animesion_desktop.ui.modes import REVIEW
+
+    lib, ids = review_lib
+    window = MainWindow(lib)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(window.lanes.idle, timeout=T)
+    assert window.menus.act_review_tags.shortcut().toString() == "Ctrl+Shift+R"
+    page = window.modes.review
+    with qtbot.waitSignal(page.controller.queue_loaded, timeout=T):
+        window.menus.act_review_tags.trigger()
+    assert window.modes.mode == REVIEW and page.queue == GENERAL
+    assert page.queues.currentIndex() == 1
+    qtbot.waitUntil(lambda: page.controller.current is not None, timeout=T)
+    assert page.controller.current_id == ids[4]
+    with qtbot.waitSignal(page.controller.written, timeout=T):
+        qtbot.keyClick(page.canvas, Qt.Key.Key_R)
+    assert labels(lib, ids[4]) == {"general:red": ("rejected", "user")}
+    with qtbot.waitSignal(page.controller.written, timeout=T):
+        window.act_undo.trigger()  # one history with the grid's edits
+    assert labels(lib, ids[4]) == {}
+    with qtbot.waitSignal(page.controller.queue_loaded, timeout=T):
+        window.menus.act_review_characters.trigger()
+    assert page.queue == "character" and page.title.text() == "Who is this?"
+    qtbot.waitUntil(lambda: window.lanes.idle(), timeout=T)

@@ -164,3 +164,12 @@ def test_the_strip_model_passes_the_model_tester(qtbot, qtmodeltester, page) -> 
     dialog = page.batch_dialog
     qtbot.waitUntil(lambda: dialog.strip.count() > 0, timeout=T)
     qtmodeltester.check(dialog.strip.model())
+
+
+def test_a_click_on_a_candidate_button_picks_it(qtbot, page, review_lib) -> None:
+    lib, ids = review_lib
+    with qtbot.waitSignal(page.controller.written, timeout=T):
+        qtbot.mouseClick(page.rows[1].button, Qt.MouseButton.LeftButton)  # alice, not bob
+    assert labels(lib, ids[1]) == {"character:alice": ("accepted", "user"),
+                                   "character:bob": ("rejected", "user")}
+    assert not page.rows[1].button.hasFocus()  # the keys still reach the page
