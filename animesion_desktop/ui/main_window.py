@@ -72,9 +72,6 @@ class MainWindow(QMainWindow):
         self.prefs.apply(restore_layout=True)  # the splitter has the sidebar now
         self.modes = install_modes(self)
         self.menus = install_menus(self, self.modes)
-        from animesion_desktop.ui.viewer import install_viewer
-
-        self.viewer = install_viewer(self)
 
     # -- composition ------------------------------------------------------------------------
     def _layout(self) -> None:

@@ -45,6 +45,10 @@ class Modes(QObject):
         self.welcome.folder_dropped.connect(window.jobs.scan_folder)
         self.welcome.demo_requested.connect(open_library_window)
         window.jobs.finished.connect(lambda _s: self.check_empty())
+        from animesion_desktop.ui.viewer import install_viewer
+
+        # The full-size viewer, opened from the grid and the inspector (Space, double-click).
+        self.viewer = install_viewer(window)
 
     @property
     def mode(self) -> int:

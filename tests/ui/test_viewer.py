@@ -55,10 +55,10 @@ def window(qtbot, ui, lib):
 def open_with_space(qtbot, ui, window, row: int):
     image_id = window.model.image_id(row)
     ui.click_image(qtbot, window, image_id)
-    with qtbot.waitSignal(window.viewer.shown, timeout=T) as blocker:
+    with qtbot.waitSignal(window.modes.viewer.shown, timeout=T) as blocker:
         qtbot.keyClick(window.grid, Qt.Key.Key_Space)
     assert blocker.args == [image_id]
-    return window.viewer.viewer
+    return window.modes.viewer.viewer
 
 
 def double_click(qtbot, widget, pos=None) -> None:
@@ -130,17 +130,17 @@ def test_double_click_on_a_grid_image_or_the_preview_opens_it(qtbot, ui, window)
     model, grid = window.model, window.grid
     row = row_of(window, "wide")
     rect = grid.visualRect(model.index(row))
-    with qtbot.waitSignal(window.viewer.shown, timeout=T) as blocker:
+    with qtbot.waitSignal(window.modes.viewer.shown, timeout=T) as blocker:
         double_click(qtbot, grid.viewport(), rect.center())
     assert blocker.args == [model.image_id(row)]
-    viewer = window.viewer.viewer
+    viewer = window.modes.viewer.viewer
     assert (viewer.view.image.width(), viewer.view.image.height()) == SIZES["wide"]
     qtbot.keyClick(viewer, Qt.Key.Key_Escape)
 
     other = model.image_id(row_of(window, "small"))
     ui.click_image(qtbot, window, other)
     assert window.detail.image_id == other
-    with qtbot.waitSignal(window.viewer.shown, timeout=T) as blocker:
+    with qtbot.waitSignal(window.modes.viewer.shown, timeout=T) as blocker:
         double_click(qtbot, window.detail.preview)
     assert blocker.args == [other]
     assert viewer.isVisible()
