@@ -10,7 +10,7 @@ at once (one undo step).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QImage, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QBrush, QColor, QImage, QKeySequence, QMouseEvent, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -28,12 +28,22 @@ from animesion_desktop.core.views import ImageDetail, TagLine
 _STATE_MARK = {"accepted": "✔ ", "rejected": "✘ ", None: ""}
 
 
+class _Preview(QLabel):
+    double_clicked = Signal()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        self.double_clicked.emit()
+
+
 class DetailPanel(QWidget):
     label_requested = Signal(list, str)  # tag texts, state: accepted | rejected | clear
+    preview_activated = Signal()  # a double-click on the preview: the full-size viewer
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._preview = QLabel()
+        self._preview = _Preview()
+        self._preview.setToolTip("Double-click (or Space in the grid): full size")
+        self._preview.double_clicked.connect(self.preview_activated)
         self._preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._preview.setMinimumHeight(200)
         self._title = QLabel("No image selected")
@@ -138,6 +148,10 @@ class DetailPanel(QWidget):
         if tags:
             self.label_requested.emit(tags, "accepted")
             self._add.clear()
+
+    @property
+    def preview(self) -> QLabel:
+        return self._preview
 
     @property
     def tree(self) -> QTreeWidget:
