@@ -65,7 +65,7 @@ class WindowMenus(QObject):
         self.edit.addAction(w.act_undo)
         self.edit.addAction(w.act_redo)
         self.edit.addSeparator()
-        self.act_select_all = self._act(self.edit, "Select &all", w.grid.selectAll,
+        self.act_select_all = self._act(self.edit, "Select &all", w.select_all,
                                         QKeySequence.StandardKey.SelectAll)
         self._act(self.edit, "&Find", w.search_bar.setFocus, QKeySequence.StandardKey.Find)
 
