@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from animesion_desktop.core.views import ImageDetail, TagLine
+from animesion_desktop.ui.similar_panel import SimilarPanel
 
 _STATE_MARK = {"accepted": "✔ ", "rejected": "✘ ", None: ""}
 
@@ -87,6 +88,8 @@ class DetailPanel(QWidget):
         layout.addWidget(self._tree, 1)
         layout.addLayout(buttons)
         layout.addWidget(self._add)
+        self.similar = SimilarPanel()  # suggestions and Find similar (ui/similar_controller.py)
+        layout.addWidget(self.similar)
         self._selection_size = 0
         self.image_id: int | None = None
 
@@ -96,6 +99,7 @@ class DetailPanel(QWidget):
         keep = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
         same_image = detail is not None and detail.image_id == self.image_id
         self.image_id = detail.image_id if detail is not None else None
+        self.similar.set_image(self.image_id)
         self._tree.clear()
         if detail is None:
             self._title.setText("No image selected")

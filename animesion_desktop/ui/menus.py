@@ -184,6 +184,7 @@ class WindowMenus(QObject):
         menu.addAction("Review these images", lambda: self.modes.show_review(
             self.window.grid_controller.query))
         menu.addAction("Find near-duplicates", lambda: self.search(f"duplicate:{clicked}"))
+        w.similar.add_to_menu(menu, clicked)  # issue 13: enabled once it has an embedding
         self.context_menu = menu
         return menu
 

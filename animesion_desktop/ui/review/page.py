@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.review import TOP_K, Decision
 from animesion_desktop.ui.review.controller import CHARACTER, GENERAL, QUEUES, ReviewController
+from animesion_desktop.ui.suggestion_list import SuggestionStrip
 
 ORDER_NAMES = {"confidence": "Least confident first", "character": "Grouped by character"}
 QUEUE_NAMES = {CHARACTER: "Characters", GENERAL: "General tags"}
@@ -167,6 +168,7 @@ class ReviewPage(QWidget):
         self.reject_button = self._button("Reject  (R)", lambda: c.decide(Decision.REJECT))
         self.none_button = self._button("None of these  (N)", lambda: c.decide(Decision.NONE))
         self.batch_button = self._button("Accept all above a score…", self.open_batch)
+        self.suggested = SuggestionStrip(lib)  # few-shot / propagation names (issue 13)
         self._layout()
         if own_undo_shortcut:
             undo = c.undo_stack.createUndoAction(self, "Undo")
@@ -203,6 +205,7 @@ class ReviewPage(QWidget):
         side.addSpacing(8)
         side.addWidget(self.batch_button)
         side.addWidget(self.state)
+        side.addWidget(self.suggested)
         side.addStretch(1)
         keys = QLabel("1–5 pick · ←/→ or J/K move · Ctrl+Z undo · Esc back to the grid")
         keys.setWordWrap(True)
@@ -259,7 +262,9 @@ class ReviewPage(QWidget):
             self.state.clear()
             for row in self.rows:
                 row.show_candidate(None)
+            self.suggested.show_for(None)
             return
+        self.suggested.show_for(image_id)
         item = c.current
         self.canvas.show_image(image_id, c.images.get(image_id), "Loading…")
         if item is None:
