@@ -17,6 +17,7 @@ as for the scan and ``tag`` alone. A file that cannot be decoded is one recorded
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import threading
@@ -46,8 +47,8 @@ from animesion_desktop.core.tagging.job import (
     _open_pack,
     _prepare_all,
     choose_packs,
-    load_vocabulary,
     run_pack,
+    tagging_vocabulary,
 )
 from animesion_desktop.core.tagging.pipeline import (
     ImageResult,
@@ -173,7 +174,7 @@ class _Pass:
             if image_id is None:
                 waiting.append(r)
             else:
-                ready.append(ImageResult(image_id, r.path, r.heads, r.embedding, r.error))
+                ready.append(dataclasses.replace(r, image_id=image_id))  # mode etc. kept
         lane.waiting = waiting
         lane.committer.add(_prepare_all(lane.vocab, ready, lane.run))
 
@@ -202,8 +203,9 @@ def _open_lanes(lib: Library, packs: Sequence[PackRow], cancel: threading.Event,
             model_pack, predictor, _warnings = open_pack(pack.path, device)
             size = getattr(getattr(model_pack, "input", None), "size", None)
             run = PackRun(pack.name, predictor.device_description)
+            vocab = tagging_vocabulary(lib, pack.id, model_pack.heads, predictor)
             lanes.append(_Lane(
-                pack, model_pack, predictor, load_vocabulary(lib, pack.id, model_pack.heads),
+                pack, model_pack, predictor, vocab,
                 run, Pipeline(predictor, (), cancel, batch_size=batch_size, fed=True),
                 _Committer(lib, pack.id, run), size,
             ))

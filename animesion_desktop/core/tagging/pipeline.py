@@ -55,6 +55,7 @@ class PredictorLike(Protocol):
 class WorkItem:
     image_id: int
     paths: tuple[str, ...]  # the image's files, best first; the first that decodes is used
+    known_tags: tuple[str, ...] = ()  # multimodal packs: tags to condition on (vocabulary's)
 
 
 @dataclass
@@ -66,6 +67,8 @@ class ImageResult:
     heads: dict[str, np.ndarray] | None = None
     embedding: np.ndarray | None = None
     error: str | None = None
+    mode: str | None = None  # multimodal packs: the mode that answered
+    conditioned_on: tuple[str, ...] = ()  # the tags given, when that mode is "conditioned"
 
 
 class InferenceError(RuntimeError):
@@ -78,6 +81,7 @@ class _Decoded:
     path: str | None
     sample: np.ndarray | None
     error: str | None
+    known_tags: tuple[str, ...] = ()
 
 
 def default_decode_threads() -> int:
@@ -238,7 +242,7 @@ class Pipeline:
             return _Decoded(item.image_id, path, None, f"cannot preprocess: {exc}")
         finally:
             image.close()
-        return _Decoded(item.image_id, path, sample, None)
+        return _Decoded(item.image_id, path, sample, None, item.known_tags)
 
     def _decode_loop(self) -> None:
         lower_thread_priority()  # the inference thread must never wait for a core
@@ -295,14 +299,22 @@ class Pipeline:
             assert d.sample is not None  # only images decoded without an error join a batch
             samples.append(d.sample)
         x = np.stack(samples)  # [N, ...one sample's layout]
-        pred = self.predictor.predict(x)
+        if getattr(self.predictor, "takes_known_tags", False):  # multimodal packs
+            known = [d.known_tags for d in batch]
+            pred = self.predictor.predict(x, known_tags=known)  # type: ignore[call-arg]
+        else:
+            pred = self.predictor.predict(x)
         heads = {name: np.asarray(p) for name, p in pred.heads.items()}  # each [N, C]
         emb = None if pred.embedding is None else np.asarray(pred.embedding)  # [N, D]
+        modes = getattr(pred, "modes", None)
         out = [
             ImageResult(
                 d.image_id, d.path,
                 heads={name: p[i] for name, p in heads.items()},
                 embedding=None if emb is None else emb[i],
+                mode=None if modes is None else modes[i],
+                conditioned_on=(d.known_tags if modes is not None and modes[i] == "conditioned"
+                                else ()),
             )
             for i, d in enumerate(batch)
         ]
