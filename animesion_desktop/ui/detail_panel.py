@@ -111,7 +111,9 @@ class DetailPanel(QWidget):
         )
         size = f"{detail.width}×{detail.height} {detail.format or ''}".strip()
         extra = f"\n{selection_size} images selected: changes apply to all" if selection_size > 1 else ""
-        self._title.setText(f"{where}\n{size}{extra}")
+        # Multimodal packs: which mode produced the guess ("vilt: conditioned on 4 tags").
+        modes = "".join(f"\n{p.name}: {p.mode_text}" for p in detail.packs if p.mode_text)
+        self._title.setText(f"{where}\n{size}{extra}{modes}")
         for line in detail.tags:
             item = self._item(line)
             self._tree.addTopLevelItem(item)
@@ -164,6 +166,10 @@ class DetailPanel(QWidget):
     @property
     def add_line(self) -> QLineEdit:
         return self._add
+
+    @property
+    def title(self) -> QLabel:
+        return self._title
 
     def tag_texts(self) -> list[str]:
         items = (self._tree.topLevelItem(i) for i in range(self._tree.topLevelItemCount()))

@@ -22,6 +22,7 @@ near-duplicates. A pack that fails during the pass stops tagging, never the inde
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -55,8 +56,8 @@ from animesion_desktop.core.tagging.job import (
     _open_pack,
     _prepare_all,
     choose_packs,
-    load_vocabulary,
     run_pack,
+    tagging_vocabulary,
 )
 from animesion_desktop.core.tagging.pipeline import (
     ImageResult,
@@ -216,7 +217,7 @@ class _Pass:
             if image_id is None:
                 waiting.append(r)
             else:
-                ready.append(ImageResult(image_id, r.path, r.heads, r.embedding, r.error))
+                ready.append(dataclasses.replace(r, image_id=image_id))  # mode etc. kept
         lane.waiting = waiting
         lane.committer.add(_prepare_all(lane.vocab, ready, lane.run))
 
@@ -311,8 +312,9 @@ def _open_lanes(lib: Library, packs: Sequence[PackRow], cancel: threading.Event,
             model_pack, predictor, _warnings = open_pack(pack.path, device)
             size = getattr(getattr(model_pack, "input", None), "size", None)
             run = PackRun(pack.name, predictor.device_description)
+            vocab = tagging_vocabulary(lib, pack.id, model_pack.heads, predictor)
             lanes.append(_Lane(
-                pack, model_pack, predictor, load_vocabulary(lib, pack.id, model_pack.heads),
+                pack, model_pack, predictor, vocab,
                 run, Pipeline(predictor, (), cancel, batch_size=batch_size, fed=True),
                 _Committer(lib, pack.id, run), size,
             ))

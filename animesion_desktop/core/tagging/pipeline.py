@@ -60,6 +60,7 @@ class PredictorLike(Protocol):
 class WorkItem:
     image_id: int
     paths: tuple[str, ...]  # the image's files, best first; the first that decodes is used
+    known_tags: tuple[str, ...] = ()  # multimodal packs: tags to condition on (vocabulary's)
 
 
 @dataclass
@@ -71,6 +72,8 @@ class ImageResult:
     heads: dict[str, np.ndarray] | None = None
     embedding: np.ndarray | None = None
     error: str | None = None
+    mode: str | None = None  # multimodal packs: the mode that answered
+    conditioned_on: tuple[str, ...] = ()  # the tags given, when that mode is "conditioned"
 
 
 class InferenceError(RuntimeError):
@@ -85,6 +88,7 @@ class _Decoded:
     error: str | None
     jpeg: bytes | None = None  # for the device decoder (then sample is None)
     item: WorkItem | None = None  # to fall back to the PIL path
+    known_tags: tuple[str, ...] = ()
 
 
 def default_decode_threads() -> int:
@@ -251,7 +255,7 @@ class Pipeline:
             return _Decoded(item.image_id, path, None, f"cannot preprocess: {exc}")
         finally:
             image.close()
-        return _Decoded(item.image_id, path, sample, None)
+        return _Decoded(item.image_id, path, sample, None, item.known_tags)
 
     def _decode_loop(self) -> None:
         lower_thread_priority()  # the inference thread must never wait for a core
@@ -331,14 +335,22 @@ class Pipeline:
             samples.append(d.sample)
         # [N, ...one sample's layout]; device samples are stacked by the predictor, there
         x = self.predictor.stack(samples) if device else np.stack(samples)  # type: ignore[attr-defined]
-        pred = self.predictor.predict(x)
+        if getattr(self.predictor, "takes_known_tags", False):  # multimodal packs
+            known = [d.known_tags for d in batch]
+            pred = self.predictor.predict(x, known_tags=known)  # type: ignore[call-arg]
+        else:
+            pred = self.predictor.predict(x)
         heads = {name: np.asarray(p) for name, p in pred.heads.items()}  # each [N, C]
         emb = None if pred.embedding is None else np.asarray(pred.embedding)  # [N, D]
+        modes = getattr(pred, "modes", None)
         out = [
             ImageResult(
                 d.image_id, d.path,
                 heads={name: p[i] for name, p in heads.items()},
                 embedding=None if emb is None else emb[i],
+                mode=None if modes is None else modes[i],
+                conditioned_on=(d.known_tags if modes is not None and modes[i] == "conditioned"
+                                else ()),
             )
             for i, d in enumerate(batch)
         ]
