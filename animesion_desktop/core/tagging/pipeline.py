@@ -244,7 +244,8 @@ class Pipeline:
         if device and self._device_jpeg:
             found = read_jpeg(item.paths)
             if found is not None:
-                return _Decoded(item.image_id, found[0], None, None, jpeg=found[1], item=item)
+                return _Decoded(item.image_id, found[0], None, None, item.known_tags,
+                                jpeg=found[1], item=item)
         try:
             image, path = open_first(item.paths, self.min_size)
         except DecodeError as exc:
@@ -317,7 +318,7 @@ class Pipeline:
                 assert d.item is not None
                 batch[i] = self._decode_one(d.item, device=False)
             else:
-                batch[i] = _Decoded(d.image_id, d.path, got, None)
+                batch[i] = _Decoded(d.image_id, d.path, got, None, d.known_tags)
         for d in batch:
             if d.error is not None:
                 self._put(self._results, [ImageResult(d.image_id, d.path, error=d.error)])
