@@ -244,7 +244,7 @@ class Pipeline:
         if device and self._device_jpeg:
             found = read_jpeg(item.paths)
             if found is not None:
-                return _Decoded(item.image_id, found[0], None, None, item.known_tags,
+                return _Decoded(item.image_id, found[0], None, None, known_tags=item.known_tags,
                                 jpeg=found[1], item=item)
         try:
             image, path = open_first(item.paths, self.min_size)
@@ -256,7 +256,7 @@ class Pipeline:
             return _Decoded(item.image_id, path, None, f"cannot preprocess: {exc}")
         finally:
             image.close()
-        return _Decoded(item.image_id, path, sample, None, item.known_tags)
+        return _Decoded(item.image_id, path, sample, None, known_tags=item.known_tags)
 
     def _decode_loop(self) -> None:
         lower_thread_priority()  # the inference thread must never wait for a core
@@ -318,7 +318,7 @@ class Pipeline:
                 assert d.item is not None
                 batch[i] = self._decode_one(d.item, device=False)
             else:
-                batch[i] = _Decoded(d.image_id, d.path, got, None, d.known_tags)
+                batch[i] = _Decoded(d.image_id, d.path, got, None, known_tags=d.known_tags)
         for d in batch:
             if d.error is not None:
                 self._put(self._results, [ImageResult(d.image_id, d.path, error=d.error)])
