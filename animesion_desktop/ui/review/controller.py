@@ -143,7 +143,7 @@ class ReviewController(QObject):
                 return ids, len(ids), None, []
             tags = TagQueue(lib, query)
             page = tags.page()
-            return [e.key for e in page], tags.count(), tags, page
+            return [e.key for e in page], len(tags), tags, page
 
         self._read("queue", read, self._queue_arrived)
 
