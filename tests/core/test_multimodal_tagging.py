@@ -131,6 +131,21 @@ def test_image_only_then_conditioned_on_accepted_tags(tmp_path, capsys) -> None:
                                                        abs=1e-5)
 
 
+def test_the_status_line_counts_the_conditioned_images(tmp_path, capsys) -> None:
+    import threading
+
+    from animesion_desktop.core.jobs import run_to_end
+    from animesion_desktop.core.tagging import tag_images
+
+    libpath, pics, _ = setup(tmp_path, capsys)
+    with Library.open(libpath) as lib:
+        ids = [lib.image_for_path(str(p)) for p in pics]
+        lib.set_label([ids[0], ids[2]], "hat", "accepted")
+        lib.set_label([ids[1]], "hat", "accepted", source="import:csv")  # not the user's
+        summary = run_to_end(tag_images(lib, None, threading.Event()))
+    assert summary.line() == "tagged 3 images with vilt (2 conditioned on their accepted tags)"
+
+
 def test_a_pack_without_the_conditioned_mode_never_uses_it(tmp_path, capsys) -> None:
     libpath, pics, ref = setup(tmp_path, capsys, modes=["image_only", "generate"])
     assert cli(libpath, "tag") == 0
