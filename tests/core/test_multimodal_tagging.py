@@ -168,6 +168,13 @@ def test_scan_and_tag_in_one_pass_stores_generated_tags(tmp_path, capsys) -> Non
     assert cli(libpath, "scan", "--tag", str(tmp_path / "pics")) == 0
     pack = show(libpath, pics[1], capsys)
     assert pack["mode"] == "generate" and "hat" in scores(pack, "general")
+    # a rescan that tags (Add folder, Rescan in the app) brings stale guesses up to date too
+    assert cli(libpath, "label", str(pics[1]), "-a", "glasses") == 0
+    capsys.readouterr()
+    assert cli(libpath, "scan", "--tag", str(tmp_path / "pics")) == 0
+    assert "1 conditioned on their accepted tags" in capsys.readouterr().out
+    assert show(libpath, pics[1], capsys)["conditioned_on"] == ["glasses"]
+    assert show(libpath, pics[0], capsys)["mode"] == "generate"
 
 
 def test_a_pack_installed_before_generated_tags_were_stored_gets_them(tmp_path, capsys) -> None:
