@@ -15,6 +15,13 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 DEMO_LIBRARY = Path(__file__).resolve().parents[2] / ".demo" / "library.sqlite"
 
 
+def dropped_folders(event: QDragEnterEvent | QDropEvent) -> list[str]:
+    """The local folders a drag carries (empty unless it carries folders only)."""
+    urls = event.mimeData().urls()
+    folders = [u.toLocalFile() for u in urls if u.isLocalFile() and Path(u.toLocalFile()).is_dir()]
+    return folders if urls and len(folders) == len(urls) else []
+
+
 class WelcomePage(QWidget):
     add_folder_requested = Signal()
     folder_dropped = Signal(str)
@@ -53,12 +60,10 @@ class WelcomePage(QWidget):
         layout.addStretch(2)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
-        urls = event.mimeData().urls()
-        if urls and all(u.isLocalFile() and Path(u.toLocalFile()).is_dir() for u in urls):
+        if dropped_folders(event):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
-        for url in event.mimeData().urls():
-            if Path(url.toLocalFile()).is_dir():
-                self.folder_dropped.emit(url.toLocalFile())
+        for folder in dropped_folders(event):
+            self.folder_dropped.emit(folder)
         event.acceptProposedAction()

@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.search import neighbours, sql
-from animesion_desktop.core.search.bitmaps import SearchIndex
+from animesion_desktop.core.search.bitmaps import KEY_ORDERS, SearchIndex
 from animesion_desktop.core.search.nodes import Node, to_text
 from animesion_desktop.core.search.parser import parse, searches_files
 
-ORDERS = ("newest", "oldest", "path", "random", "similarity")
+ORDERS = ("newest", "oldest", "path", "random", "size", "confidence", "least_confident",
+          "similarity")
 
 _INDEXES: weakref.WeakKeyDictionary[Library, SearchIndex] = weakref.WeakKeyDictionary()
 _INDEXES_LOCK = threading.Lock()
@@ -69,8 +70,9 @@ def search(
 
     ``order``: newest | oldest (when added to the library), path (by the image's first file:
     roots by path, then the path inside the root, ignoring case), random (``seed`` makes the
-    pages of one random order consistent), similarity (nearest first; needs a top-level
-    ``similar:ID`` term). None: similarity for such a query, else newest.
+    pages of one random order consistent), size (largest file first), confidence / least_confident
+    (by the best character score; images without one last), similarity (nearest first; needs a
+    top-level ``similar:ID`` term). None: similarity for such a query, else newest.
     """
     node, ranking = _prepare(lib, query)
     if order is None:
@@ -92,8 +94,9 @@ def search(
         ix = index_for(lib)
         with ix.snapshot():
             matches = ix.evaluate(node)
-            if order == "path":
-                ordered = ix.in_path_order(matches)
+            if order == "path" or order in KEY_ORDERS:
+                every = ix.path_order() if order == "path" else ix.key_order(order)
+                ordered = ix.in_order(matches, every)
                 end = len(ordered) if limit is None else offset + limit
                 return SearchResult([int(i) for i in ordered[offset:end]], len(matches))
             return SearchResult(_page(matches, limit, offset, order, seed), len(matches))
@@ -156,6 +159,16 @@ _PATH_KEY = (
 )
 
 
+# The SQL path's key orders (KEY_ORDERS in bitmaps.py for the index): a (id, v) subquery.
+_SQL_KEYS = {
+    "size": ("SELECT image_id AS id, max(size) AS v FROM files WHERE image_id IS NOT NULL "
+             "GROUP BY image_id", "DESC"),
+    "confidence": ("SELECT id, char_score AS v FROM images", "DESC"),
+    "least_confident": ("SELECT id, char_score AS v FROM images", "ASC"),
+}
+_FILE_KEYS = {"size": "SELECT id, size AS v FROM files"}
+
+
 def _sql_page(lib: Library, node: Node, limit: int | None, offset: int, order: str,
               seed: int | None) -> list[int]:
     with lib.read() as s:
@@ -172,6 +185,13 @@ def _sql_page(lib: Library, node: Node, limit: int | None, offset: int, order: s
         bounds: dict[str, Any] = {"_limit": -1 if limit is None else limit, "_offset": offset}
         if order == "path":
             statement = (f"SELECT id FROM ({select}) ORDER BY k IS NULL, k, id "
+                         "LIMIT :_limit OFFSET :_offset")
+        elif order in _SQL_KEYS:
+            key, direction = _SQL_KEYS[order]
+            if searches_files(node):  # file ids: their own size; no score to sort by
+                key = _FILE_KEYS.get(order, "SELECT id, NULL AS v FROM files")
+            statement = (f"SELECT q.id FROM ({select}) q LEFT JOIN ({key}) k "
+                         f"ON k.id = q.id ORDER BY k.v IS NULL, k.v {direction}, q.id "
                          "LIMIT :_limit OFFSET :_offset")
         else:
             direction = "DESC" if order == "newest" else "ASC"
