@@ -200,9 +200,10 @@ class ReviewController(QObject):
 
     def _show(self) -> None:
         self._want_current()
+        self.current_changed.emit()  # painted now (see ReviewPage), before any read-ahead
+        # starts: a worker decoding would share the interpreter with that paint
         self._read_ahead()
         self._want_page()
-        self.current_changed.emit()
         self.progress_changed.emit(self.progress_text())
 
     def _want_current(self) -> None:
