@@ -81,6 +81,10 @@ class MainWindow(QMainWindow):
 
         self.problems = install_problems(self)
 
+        from animesion_desktop.ui.similar_controller import install_similar  # issue 13
+
+        self.similar = install_similar(self)
+
     # -- composition ------------------------------------------------------------------------
     def _layout(self) -> None:
         left = QWidget()

@@ -55,6 +55,7 @@ from animesion_desktop.core.search.nodes import (
     Not,
     Or,
     PathTerm,
+    SimilarTerm,
     TagTerm,
 )
 
@@ -426,6 +427,8 @@ class SearchIndex:
             ids = self.tag_ids(leaf)
             self._leaf_tags[leaf] = frozenset(ids)  # so tag changes can patch the leaf
             return BitMap.union(*(self.postings(t) for t in ids)) if ids else BitMap()
+        if isinstance(leaf, SimilarTerm) and leaf.ranked is not None:  # found by the executor
+            return self.universe() & BitMap(leaf.ranked)
         p = sql.Params()
         if isinstance(leaf, PathTerm) or (isinstance(leaf, Compare) and leaf.field == "size"):
             where = sql.file_predicate(leaf, p, self.roots())
@@ -488,6 +491,8 @@ def _depends_on(leaf: Leaf) -> frozenset[str]:
             "untagged": {changes.IMAGES_ROWS},
             "missing": {changes.FILES},
         }.get(leaf.what, changes.DOMAINS))
+    if isinstance(leaf, SimilarTerm):  # its ids are part of the leaf; only deletions matter
+        return frozenset({changes.IMAGES_ROWS})
     if isinstance(leaf, Compare) and leaf.field in _COLUMNS:
         return frozenset({changes.IMAGES_ROWS, changes.IMAGES_OTHER, _COLUMNS[leaf.field]})
     return frozenset(changes.DOMAINS)  # anything new: any change may affect it

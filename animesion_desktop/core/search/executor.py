@@ -8,6 +8,8 @@ Two paths give the same answers (tests compare them on random libraries):
   statement with ``ORDER BY ... LIMIT``, and ``count(*)`` for the total.
 
 "Newest" is the order images entered the library: image ids are given out in that order.
+"Similarity" (the default of a query with a top-level ``similar:ID`` term) is that term's
+order: nearest first (core/search/neighbours.py finds them before the query runs).
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from animesion_desktop.core.library import Library
-from animesion_desktop.core.search import sql
+from animesion_desktop.core.search import neighbours, sql
 from animesion_desktop.core.search.bitmaps import KEY_ORDERS, SearchIndex
-from animesion_desktop.core.search.nodes import Node
+from animesion_desktop.core.search.nodes import Node, to_text
 from animesion_desktop.core.search.parser import parse, searches_files
 
-ORDERS = ("newest", "oldest", "path", "random", "size", "confidence", "least_confident")
+ORDERS = ("newest", "oldest", "path", "random", "size", "confidence", "least_confident",
+          "similarity")
 
 _INDEXES: weakref.WeakKeyDictionary[Library, SearchIndex] = weakref.WeakKeyDictionary()
 _INDEXES_LOCK = threading.Lock()
@@ -59,7 +62,7 @@ def search(
     *,
     limit: int | None = 100,
     offset: int = 0,
-    order: str = "newest",
+    order: str | None = None,
     seed: int | None = None,
     index: bool = True,
 ) -> SearchResult:
@@ -68,15 +71,25 @@ def search(
     ``order``: newest | oldest (when added to the library), path (by the image's first file:
     roots by path, then the path inside the root, ignoring case), random (``seed`` makes the
     pages of one random order consistent), size (largest file first), confidence / least_confident
-    (by the best character score; images without one last).
+    (by the best character score; images without one last), similarity (nearest first; needs a
+    top-level ``similar:ID`` term). None: similarity for such a query, else newest.
     """
-    node = parse(query) if isinstance(query, str) else query
+    node, ranking = _prepare(lib, query)
+    if order is None:
+        order = "newest" if ranking is None else "similarity"
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; expected one of {', '.join(ORDERS)}")
     if offset < 0 or (limit is not None and limit < 0):
         raise ValueError("limit and offset must not be negative")
+    if order == "similarity" and ranking is None:
+        raise ValueError("order similarity needs a similar:ID term at the top of the query")
     if searches_files(node):
         return _search_files(lib, node, limit, offset, order, seed)
+    if ranking is not None and order == "similarity":
+        found = set(_all_ids(lib, node, index))
+        ranked = [i for i in ranking if i in found]
+        end = len(ranked) if limit is None else offset + limit
+        return SearchResult(ranked[offset:end], len(found))
     if index:
         ix = index_for(lib)
         with ix.snapshot():
@@ -93,9 +106,23 @@ def search(
     return SearchResult(_sql_page(lib, node, limit, offset, order, seed), total)
 
 
+def _prepare(lib: Library, query: str | Node) -> tuple[Node, list[int] | None]:
+    """The tree to run (similar: terms resolved) and the similarity ranking, if any."""
+    node = parse(query) if isinstance(query, str) else query
+    return neighbours.resolve(lib, node, query if isinstance(query, str) else to_text(node))
+
+
+def _all_ids(lib: Library, node: Node, index: bool) -> list[int]:
+    if index:
+        ix = index_for(lib)
+        with ix.snapshot():
+            return [int(i) for i in ix.evaluate(node)]
+    return _sql_page(lib, node, None, 0, "oldest", None)
+
+
 def count(lib: Library, query: str | Node, *, index: bool = True) -> int:
     """How many images (or, for ``is:error``, files) match."""
-    node = parse(query) if isinstance(query, str) else query
+    node, _ranking = _prepare(lib, query)
     if index and not searches_files(node):
         ix = index_for(lib)
         with ix.snapshot():
