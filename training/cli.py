@@ -1,4 +1,4 @@
-"""`animesion-train`: train, export-pack, evaluate, explore, infer, synthetic, demo-pack.
+"""`animesion-train`: train, export-pack, evaluate, explore, infer, synthetic, demo-pack, metric.
 
 Every problem the user can fix (a missing folder, a malformed CSV row, an invalid pack, an
 unusable device) ends as one "error: ..." line and exit status 2, never a traceback.
@@ -167,6 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scratch folder for data, checkpoints and logs")
     p.add_argument("--minutes", type=float, default=9.0, help="training time budget")
     p.add_argument("--quick", action="store_true", help="a tiny run for tests")
+
+    p = sub.add_parser("metric", help="train a pack's identity adapter for few-shot recognition")
+    p.add_argument("pack", type=Path, help="the pack folder whose embeddings to adapt")
+    p.add_argument("--dataset", choices=DATASET_KINDS, default="export",
+                   help="layout of the labelled images (default: an export of the library)")
+    p.add_argument("--data", required=True, help="data set folder")
+    p.add_argument("--out", type=Path,
+                   help="adapter file (default: PACK/identity.safetensors, where the app looks)")
+    p.add_argument("--views", type=int, default=4, help="augmented copies of each image")
+    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--hidden", type=int, default=256, help="the adapter's hidden width")
+    p.add_argument("--max-minutes", type=float, default=3.0,
+                   help="time budget of the adapter's training (embedding comes first)")
+    p.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -274,7 +288,21 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": _train, "export-pack": _export, "evaluate": _evaluate,
+def _metric(args: argparse.Namespace) -> int:
+    from training.metric import MetricConfig
+    from training.metric_job import train_for_pack
+
+    if args.views < 0 or args.steps < 1 or args.hidden < 1:
+        raise TrainingError("--views must be >= 0, --steps and --hidden >= 1")
+    cfg = MetricConfig(hidden=args.hidden, steps=args.steps, seed=args.seed,
+                       max_seconds=args.max_minutes * 60)
+    path = train_for_pack(args.pack, args.dataset, args.data, out=args.out, views=args.views,
+                          cfg=cfg, log=lambda line: print(line, file=sys.stderr))
+    print(json.dumps({"adapter": str(path)}))
+    return 0
+
+
+COMMANDS = {"metric": _metric, "train": _train, "export-pack": _export, "evaluate": _evaluate,
             "explore": _explore, "infer": _infer, "synthetic": _synthetic, "demo-pack": _demo}
 
 

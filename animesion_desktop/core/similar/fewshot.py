@@ -9,6 +9,11 @@ weights directions that vary inside one character (pose, background) and is the 
 metric learning on what the user labelled: closed form, so the head follows every label change
 without training.
 
+When the pack carries an identity adapter (``identity.safetensors`` in its folder, trained by
+``animesion-train metric`` on the characters already labelled; models/identity.py), every
+embedding goes through it first: a metric learned for *who* is drawn, which the whitening then
+refines with the current labels.
+
 :func:`update` stores the head's best guess per image as ``fewshot`` suggestions (not labels),
 for images with no decision on that tag and a confidence of at least ``min_confidence``.
 """
@@ -16,7 +21,7 @@ for images with no decision on that tag and a confidence of at least ``min_confi
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +30,7 @@ from sqlalchemy import text
 from animesion_desktop.core.jobs import Job, Progress
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.similar import suggestions
+from animesion_desktop.core.similar.identity import pack_adapter
 from animesion_desktop.core.similar.index import SimilarIndex
 from animesion_desktop.core.similar.vectors import normalize
 
@@ -35,6 +41,8 @@ MIN_CONFIDENCE = 0.5
 MIN_COSINE = 0.5
 SHRINK = 0.5  # weight of the identity in the whitening (few examples: a noisy scatter)
 
+Embed = Callable[[np.ndarray], np.ndarray]  # [N, D] stored embeddings -> [N, D''] vectors
+
 
 @dataclass(frozen=True)
 class PrototypeHead:
@@ -42,9 +50,10 @@ class PrototypeHead:
     prototypes: np.ndarray  # [C, D'] unit, in the (possibly whitened) space
     counts: list[int]
     transform: np.ndarray | None = None  # [D, D'] whitening, or None
+    adapter: Embed | None = None  # the pack's identity adapter, applied before all else
 
     def project(self, vectors: np.ndarray) -> np.ndarray:
-        x = normalize(vectors)
+        x = normalize(vectors if self.adapter is None else self.adapter(vectors))
         return x if self.transform is None else normalize(x @ self.transform)
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
@@ -82,21 +91,24 @@ def _whitening(x: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
                       dtype=np.float32)
 
 
-def from_examples(vectors: np.ndarray, labels: Sequence[str], *, whiten: bool = False
-                  ) -> PrototypeHead:
-    """A head from labelled embeddings (one label per row)."""
-    x = normalize(vectors)
+def from_examples(vectors: np.ndarray, labels: Sequence[str], *, whiten: bool = False,
+                  adapter: Embed | None = None) -> PrototypeHead:
+    """A head from labelled embeddings (one label per row), through ``adapter`` if given."""
+    x = normalize(vectors if adapter is None else adapter(vectors))
     lab = np.asarray(labels, dtype=object)
     transform = _whitening(x, lab) if whiten else None
     if transform is not None:
         x = normalize(x @ transform)
     tags = sorted(set(labels))
     protos = np.stack([normalize(x[lab == t].mean(axis=0)) for t in tags])
-    return PrototypeHead(tags, protos, [int((lab == t).sum()) for t in tags], transform)
+    return PrototypeHead(tags, protos, [int((lab == t).sum()) for t in tags], transform,
+                         adapter)
 
 
-def build_head(lib: Library, pack_id: int, *, whiten: bool = True) -> PrototypeHead | None:
-    """The head from the library's accepted character labels (None if there are none)."""
+def build_head(lib: Library, pack_id: int, *, whiten: bool = True, identity: bool = True
+               ) -> PrototypeHead | None:
+    """The head from the library's accepted character labels (None if there are none);
+    through the pack's identity adapter when it has a usable one (``identity``)."""
     with lib.read() as s:
         rows = s.execute(text(
             "SELECT l.image_id, t.category || ':' || t.name FROM labels l "
@@ -114,15 +126,16 @@ def build_head(lib: Library, pack_id: int, *, whiten: bool = True) -> PrototypeH
         for tag in by_image[i]:  # an image of two characters is an example of both
             rows_x.append(v)
             rows_y.append(tag)
-    return from_examples(np.stack(rows_x), rows_y, whiten=whiten)
+    adapter = pack_adapter(lib, pack_id, dim=int(vecs.shape[1])) if identity else None
+    return from_examples(np.stack(rows_x), rows_y, whiten=whiten, adapter=adapter)
 
 
 def update(lib: Library, pack_id: int, cancel: threading.Event | None = None, *,
            min_confidence: float = MIN_CONFIDENCE, min_cosine: float = MIN_COSINE,
-           whiten: bool = True) -> Job[int]:
+           whiten: bool = True, identity: bool = True) -> Job[int]:
     """Rewrite the ``fewshot`` suggestions from the current labels. Returns how many."""
     cancel = cancel or threading.Event()
-    head = build_head(lib, pack_id, whiten=whiten)
+    head = build_head(lib, pack_id, whiten=whiten, identity=identity)
     rows: list[tuple[int, str, float]] = []
     if head is not None:
         with lib.read() as s:
