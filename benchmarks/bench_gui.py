@@ -8,7 +8,9 @@ predictions for the review queue), plus one thumbnail file per image (a few smal
 over and over: the grid reads real files). The picture files themselves do not exist, so review
 mode shows each image's thumbnail, as it does for an unreadable file. Runs offscreen.
 
-Figures (goals from issue 10):
+Figures (goals from issue 10). "Painted" means a paint of the grid that drew every visible cell
+with its row loaded (its name, not the "…" placeholder), timed after the paint returned; the
+thumbnails arrive after that and are timed too, for information:
 - window ready: MainWindow() until the first page of the grid is painted        <= 2 s
 - scrolling the grid top to bottom (every page fetched on the way): the longest gap of a 5 ms
   timer probe, i.e. the longest the event loop stalled                          <= 50 ms
@@ -67,36 +69,49 @@ def pct(values: list[float], q: float) -> float:
 
 
 class Clock:
-    """Paint times of a widget, and a 5 ms timer probe of the event loop."""
+    """Paints of the grid (after each one: were the visible cells' rows and thumbnails loaded?),
+    and a 5 ms timer probe of the event loop."""
 
-    def __init__(self, app, widget) -> None:  # type: ignore[no-untyped-def]
-        from PySide6.QtCore import QEvent, QObject, QTimer
+    def __init__(self, app, grid, model) -> None:  # type: ignore[no-untyped-def]
+        from PySide6.QtCore import QTimer
 
         self.app = app
-        self.last_paint = 0.0
+        self.last_paint = 0.0  # any paint
+        self.last_full = 0.0  # a paint with every visible row loaded
+        self.last_thumbs = 0.0  # ... and every visible thumbnail
         self.max_gap = 0.0
+        self.max_gap_cpu = 0.0  # the GUI thread's CPU time within the longest gap
+        self.gaps_over_50 = 0
         self._tick = time.perf_counter()
-        clock = self
-
-        class Filter(QObject):
-            def eventFilter(self, obj, event):  # type: ignore[no-untyped-def]  # noqa: N802
-                if event.type() == QEvent.Type.Paint:
-                    clock.last_paint = time.perf_counter()
-                return False
-
-        self._filter = Filter()
-        widget.installEventFilter(self._filter)
+        self._cpu = time.thread_time()
+        self.grid, self.model = grid, model
+        grid.painted.connect(self._painted)
         self.timer = QTimer()
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._probe)
 
-    def _probe(self) -> None:
+    def _painted(self) -> None:
         now = time.perf_counter()
-        self.max_gap = max(self.max_gap, now - self._tick)
-        self._tick = now
+        self.last_paint = now
+        ids = [self.model.image_id(r) for r in self.grid.visible_rows()]
+        if all(self.model.has_row(i) for i in ids):
+            self.last_full = now
+            if all(self.model.has_thumbnail(i) for i in ids):
+                self.last_thumbs = now
+
+    def _probe(self) -> None:
+        # The CPU time says whose the gap was: the GUI thread working (ours), or waiting for
+        # a core or the GIL (a loaded machine, or a worker thread running Python).
+        now, cpu = time.perf_counter(), time.thread_time()
+        gap = now - self._tick
+        if gap > self.max_gap:
+            self.max_gap, self.max_gap_cpu = gap, cpu - self._cpu
+        self.gaps_over_50 += gap > 0.050
+        self._tick, self._cpu = now, cpu
 
     def start_probe(self) -> None:
-        self.max_gap, self._tick = 0.0, time.perf_counter()
+        self.max_gap, self.max_gap_cpu, self.gaps_over_50 = 0.0, 0.0, 0
+        self._tick, self._cpu = time.perf_counter(), time.thread_time()
         self.timer.start()
 
     def stop_probe(self) -> float:
@@ -145,7 +160,9 @@ def run(lib_path: Path, args: argparse.Namespace) -> int:
 
     from animesion_desktop.core.library import Library
     from animesion_desktop.core.search import index_for
+    from animesion_desktop.ui.app import steady_gc
     from animesion_desktop.ui.main_window import MainWindow
+    from animesion_desktop.ui.sidebar import after_first_page
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     ok = True
@@ -155,15 +172,15 @@ def run(lib_path: Path, args: argparse.Namespace) -> int:
         window = MainWindow(lib)
         window.resize(1400, 900)
         window.show()
-        clock = Clock(app, window.grid.viewport())
+        clock = Clock(app, window.grid, window.model)
         window.grid_controller.run_search("")
-        clock.spin(lambda: window.model.rowCount() > 0 and clock.last_paint > t0
-                   and window.model.rowCount() > 0)
-        clock.spin(lambda: clock.last_paint > t0 and window.model.rowCount() > 0)
-        ready = clock.last_paint - t0
+        after_first_page(window, steady_gc)  # as ui/app.py starts the window
+        clock.spin(lambda: window.model.rowCount() > 0 and clock.last_full > t0)
+        ready = clock.last_full - t0
+        clock.spin(lambda: clock.last_thumbs > t0, timeout=10)
         ok &= ready <= 2.0
-        print(f"window ready (first page painted): {ready * 1000:.0f} ms   goal <= 2000 ms",
-              flush=True)
+        print(f"window ready (first page painted): {ready * 1000:.0f} ms   goal <= 2000 ms "
+              f"(its thumbnails painted at {(clock.last_thumbs - t0) * 1000:.0f} ms)", flush=True)
 
         # Scroll top to bottom in steps of a screenful, letting the grid fetch pages as it goes.
         bar = window.grid.verticalScrollBar()
@@ -187,11 +204,13 @@ def run(lib_path: Path, args: argparse.Namespace) -> int:
         if not args.skip_scroll:
             print(f"scroll to the bottom ({window.model.rowCount():,} rows, {steps:,} screenfuls, "
                   f"{time.perf_counter() - t:.0f} s): longest event-loop stall "
-                  f"{stall * 1000:.0f} ms   goal <= 50 ms", flush=True)
+                  f"{stall * 1000:.0f} ms   goal <= 50 ms (GUI thread busy "
+                  f"{clock.max_gap_cpu * 1000:.0f} ms of it; {clock.gaps_over_50} gaps over "
+                  f"50 ms; load average {os.getloadavg()[0]:.1f})", flush=True)
         bar.setValue(0)
 
         # Typing a query: Enter in the search bar until the grid has painted its first page.
-        times = []
+        times, thumbs = [], []
         for k in range(args.queries):
             query = QUERIES[k % len(QUERIES)] + ("" if k < len(QUERIES) else " ")
             window.search_bar.setText(query)
@@ -199,13 +218,19 @@ def run(lib_path: Path, args: argparse.Namespace) -> int:
             clock.spin(lambda: window.lanes.reads.pending == 0)
             t = time.perf_counter()
             QTest.keyClick(window.search_bar, Qt.Key.Key_Return)
-            clock.spin(lambda g=generation, t0=t: window.model.generation != g
-                       and clock.last_paint > t0)
-            times.append((clock.last_paint - t) * 1000)
+            if not clock.spin(lambda g=generation, t0=t: window.model.generation != g
+                              and clock.last_full > t0):
+                print(f"  {query!r}: its first page was never painted (30 s)")
+                ok = False
+                continue
+            times.append((clock.last_full - t) * 1000)
+            clock.spin(lambda t0=t: clock.last_thumbs > t0, timeout=10)
+            thumbs.append((clock.last_thumbs - t) * 1000)
         p95 = pct(times, 0.95)
         ok &= p95 <= 150
         print(f"query -> first page painted: p50 {pct(times, 0.5):.0f} ms, p95 {p95:.0f} ms "
-              f"({len(times)} queries)   goal p95 <= 150 ms", flush=True)
+              f"({len(times)} queries)   goal p95 <= 150 ms (with its thumbnails: p50 "
+              f"{pct(thumbs, 0.5):.0f} ms, p95 {pct(thumbs, 0.95):.0f} ms)", flush=True)
 
         # Review: A on each image; time until the next image's picture is painted.
         window.modes.show_review("")

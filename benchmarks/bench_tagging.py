@@ -28,8 +28,10 @@ shared). CPU seconds per image are printed beside wall-clock rates.
 Usage: python benchmarks/bench_tagging.py [--images 256] [--size 512]
        [--models vit_b16:128,resnet18:128] [--repeat 2] [--device cpu|cuda|mps]
 
-With ``--device cuda`` the same (a)/(b)/(c) figures are measured on the GPU (the predictor then
-copies batches through pinned buffers, ``models/backends/feeding.py``).
+With ``--device cuda`` (the default when CUDA is present) the same (a)/(b)/(c) figures are
+measured on the GPU: the predictor then copies batches through pinned buffers, sizes its batch
+from the free device memory, and the tag job's JPEGs are decoded by nvJPEG on the device
+(``models/backends/feeding.py``). The device is printed first; figures name it.
 
 128 px is the registry's default input size (the Animesion paper's setting); pass
 ``resnet18:224`` for the ImageNet size.
@@ -385,11 +387,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default="vit_b16:128,resnet18:128",
                         help="comma-separated arch:image_size")
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--device", default="cpu",
-                        help="cpu (default), cuda or mps: where the model runs in (a), (b), (c)")
+    parser.add_argument("--device", default=None,
+                        help="cpu, cuda or mps: where the model runs in (a), (b), (c) "
+                             "(default: cuda when present, else cpu)")
     args = parser.parse_args(argv)
     global DEVICE
-    DEVICE = args.device
+    DEVICE = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     print(f"device {DEVICE}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     results = []

@@ -34,6 +34,7 @@ class MultimodalResult:
     heads: dict[str, Tensor]  # head name -> probabilities [C] (softmax or sigmoid per head)
     tags: list[tuple[str, float]]  # generated tags, most probable first (empty if not asked)
     mode: str  # one of MODES
+    embedding: Tensor | None = None  # pooled features [D] the heads read, for this input
 
 
 def tag_probabilities(tag_logits: Tensor, slots: Tensor) -> Tensor:
@@ -66,8 +67,11 @@ def image_only(
     model: ViLT, images: Tensor, activations: dict[str, str] | None = None
 ) -> list[MultimodalResult]:
     tags = model.masked_tags(images.shape[0], images.device)
-    heads, _ = model.forward_multimodal(images, tags)
-    return [MultimodalResult(h, [], "image_only") for h in _head_probs(heads, activations or {})]
+    features, heads, _ = model.forward_multimodal_features(images, tags)
+    return [
+        MultimodalResult(h, [], "image_only", features[i])
+        for i, h in enumerate(_head_probs(heads, activations or {}))
+    ]
 
 
 @torch.inference_mode()
@@ -80,7 +84,7 @@ def recognize_and_generate(
 ) -> list[MultimodalResult]:
     """``threshold`` is one value or one per vocabulary id (a pack's per-tag thresholds)."""
     tags = model.masked_tags(images.shape[0], images.device)
-    heads, tag_logits = model.forward_multimodal(images, tags)
+    features, heads, tag_logits = model.forward_multimodal_features(images, tags)
     probs = tag_probabilities(tag_logits, torch.ones_like(tags, dtype=torch.bool))  # [N, V]
     limit = torch.as_tensor(threshold, dtype=probs.dtype)
     if limit.ndim and limit.shape[0] != probs.shape[1]:
@@ -90,7 +94,7 @@ def recognize_and_generate(
         hits = torch.nonzero(probs[i] >= limit).flatten().tolist()
         found = [(tokenizer.tokens[j], float(probs[i, j])) for j in hits if j >= NUM_SPECIAL]
         found.sort(key=lambda tp: (-tp[1], tp[0]))
-        results.append(MultimodalResult(h, found, "generate"))
+        results.append(MultimodalResult(h, found, "generate", features[i]))
     return results
 
 
@@ -114,9 +118,9 @@ def recognize_with_tags(
     masked = model.masked_tags(images.shape[0], images.device)
     empty = torch.tensor([not t for t in known_tags], device=images.device)
     tags = torch.where(empty[:, None], masked, tags)
-    heads, _ = model.forward_multimodal(images, tags)
+    features, heads, _ = model.forward_multimodal_features(images, tags)
     probs = _head_probs(heads, activations or {})
     return [
-        MultimodalResult(h, [], "image_only" if not known_tags[i] else "conditioned")
+        MultimodalResult(h, [], "image_only" if not known_tags[i] else "conditioned", features[i])
         for i, h in enumerate(probs)
     ]

@@ -122,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         settle(app, lambda: page.controller.current is not None
                and page.canvas._pixmap is not None)
         grab(window, "review.png")
+        page.set_queue("general")  # the second queue: general tags
+        settle(app, lambda: page.controller.current is not None
+               and page.canvas._pixmap is not None and window.lanes.idle())
+        grab(window, "review_tags.png")
+        page.set_queue("character")
         window.modes.show_grid()
 
         window.menus.open_packs()

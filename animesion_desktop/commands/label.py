@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     _check_tags("--reject", args.reject)
     _check_tags("--clear", args.clear)
     failed = 0
+    proposed: int | None = None
     with Library.open(args.library) as lib:
         if args.query is not None:
             from animesion_desktop.core.search import search
@@ -70,7 +71,18 @@ def run(args: argparse.Namespace) -> int:
                 lib.set_label(ids, tag, "rejected", source="user")
             for tag in args.clear:
                 lib.clear_label(ids, tag)
+            proposed = _follow_labels(lib, args.accept + args.reject + args.clear)
     n = len(set(ids))
     print(f"labelled {n} image{'s' if n != 1 else ''}"
           + (f"; {failed} path{'s' if failed != 1 else ''} not found" if failed else ""))
+    if ids and proposed is not None:
+        print(f"few-shot head updated: {proposed} suggestion{'s' if proposed != 1 else ''}")
     return 2 if failed else 0
+
+
+def _follow_labels(lib: Library, tags: list[str]) -> int | None:
+    """The few-shot head learns character labels: rerun it now (no training), as the app does
+    after each label write. None if nothing to rerun."""
+    from animesion_desktop.core.similar.live import refresh_fewshot, touches_characters
+
+    return refresh_fewshot(lib) if touches_characters(tags) else None

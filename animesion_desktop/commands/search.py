@@ -53,8 +53,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--limit", type=non_negative, default=100, metavar="N",
                    help="show at most N images (default 100)")
     p.add_argument("--all", action="store_true", help="show every match")
-    p.add_argument("--order", choices=ORDERS, default="newest",
-                   help="newest or oldest added first, by path, or random (default newest)")
+    p.add_argument("--order", choices=ORDERS, default=None,
+                   help="newest or oldest added first, by path, random, or by similarity "
+                        "(default: newest; nearest first for a similar:ID query)")
     p.add_argument("--count", action="store_true", help="print only the number of matches")
     p.add_argument("--json", action="store_true",
                    help="print a JSON list of {image_id, hash, paths, width, height, score, tags}")

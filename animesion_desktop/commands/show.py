@@ -42,6 +42,19 @@ def _when(at: float | None) -> str:
     return "-" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
 
 
+def _guesses(packs: list[dict[str, Any]]) -> list[str]:
+    """Each pack's best character, and the mode that produced it:
+    ``character: alice 0.930 (vilt, conditioned on 4 tags)``."""
+    out = []
+    for pack in packs:
+        best = (pack["predictions"].get("character") or [None])[0]
+        if best is None:
+            continue
+        how = pack["name"] + (f", {pack['mode_text']}" if pack.get("mode_text") else "")
+        out.append(f"  character: {best['name']} {best['score']:.3f} ({how})")
+    return ["best guesses:", *out] if out else []
+
+
 def render(record: dict[str, Any]) -> str:
     image = record["image"]
     size = (f"{image['width']}x{image['height']}" if image["width"] and image["height"]
@@ -57,6 +70,7 @@ def render(record: dict[str, Any]) -> str:
         out.append(f"  {label['state']:<8} {label['tag']}  by {label['source']}  "
                    f"{_when(label['at'])}")
     out.append("effective tags: " + (", ".join(record["effective_tags"]) or "none"))
+    out.extend(_guesses(record["packs"]))
     if not record["packs"]:
         out.append("packs: none has run on this image")
     for pack in record["packs"]:
@@ -65,6 +79,9 @@ def render(record: dict[str, Any]) -> str:
                    + (f", embedding {pack['embedding_dim']}-d" if pack["embedding_dim"] else ""))
         if pack["error"]:
             out.append(f"  error: {pack['error']}")
+        if pack.get("mode_text"):
+            given = pack.get("conditioned_on") or []
+            out.append(f"  mode: {pack['mode_text']}" + (f" ({', '.join(given)})" if given else ""))
         for category, preds in pack["predictions"].items():
             out.append(f"  {category}:")
             for p in preds:

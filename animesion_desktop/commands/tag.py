@@ -26,7 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "tag",
         help="recognize characters and tag images with the installed model packs",
         description="Run the active model packs (or --pack) over the images they have not "
-        "looked at yet. Ctrl-C stops cleanly; running again continues where it stopped.",
+        "looked at yet. A multimodal (ViLT) pack also runs again on images whose accepted tags "
+        "changed since, conditioned on them. Ctrl-C stops cleanly; running again continues "
+        "where it stopped.",
     )
     p.add_argument("query", nargs="?", default=None, help="only images matching this search")
     p.add_argument("--pack", metavar="NAME", help="run this pack (default: every active pack)")
@@ -98,6 +100,11 @@ def report(summary: TagSummary) -> int:
         elif run.total == 0:
             line += " (nothing new to tag; --force runs again)"
         print(line)
+        modes = ([f"{run.conditioned} conditioned on their accepted tags"] if run.conditioned
+                 else []) + ([f"{run.retagged} run again because those tags changed"]
+                             if run.retagged else [])
+        if modes:
+            print("  " + "; ".join(modes))
         if run.precision:
             print(f"  precision: {_precision(run)}")
         for _, path, error in run.failed[:MAX_LISTED_FAILURES]:

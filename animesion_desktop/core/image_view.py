@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.library.tags import tag_text
+from animesion_desktop.core.tagging.store import decode_tags
 
 # the inspector's order of categories
 _CATEGORY_ORDER = {"character": 0, "copyright": 1, "artist": 2, "general": 3, "meta": 4,
@@ -76,6 +77,13 @@ class PackView:
     error: str | None
     embedding_dim: int | None
     predictions: tuple[PredictionView, ...]  # by category, best score first
+    mode: str | None = None  # multimodal packs: image_only / generate / conditioned
+    conditioned_on: tuple[str, ...] = ()  # the accepted tags the guess was given
+
+    @property
+    def mode_text(self) -> str | None:
+        """Which mode produced the pack's result, for people; None for a single-mode pack."""
+        return describe_mode(self.mode, self.conditioned_on)
 
 
 @dataclass(frozen=True)
@@ -152,7 +160,9 @@ class ImageView:
                      "passes": p.passes})
             packs.append({"name": pack.name, "version": pack.version, "active": pack.active,
                           "run_at": pack.run_at, "error": pack.error,
-                          "embedding_dim": pack.embedding_dim, "predictions": by_category})
+                          "embedding_dim": pack.embedding_dim, "mode": pack.mode,
+                          "conditioned_on": list(pack.conditioned_on),
+                          "mode_text": pack.mode_text, "predictions": by_category})
         return {
             "image": {"id": self.image_id, "hash": self.hash, "width": self.width,
                       "height": self.height, "format": self.format, "added_at": self.added_at,
@@ -165,6 +175,19 @@ class ImageView:
             "effective_tags": self.effective_texts,
             "packs": packs,
         }
+
+
+def describe_mode(mode: str | None, conditioned_on: Sequence[str] = ()) -> str | None:
+    """``conditioned on 4 tags``, ``image only, tags generated``, ``image only``; None when
+    the pack has no modes (every pack but a multimodal one)."""
+    if mode is None:
+        return None
+    if mode == "conditioned":
+        n = len(conditioned_on)
+        return f"conditioned on {n} tag{'' if n == 1 else 's'}"
+    if mode == "generate":
+        return "image only, tags generated"
+    return "image only" if mode == "image_only" else mode
 
 
 def _ids(sql: str) -> Any:
@@ -181,7 +204,8 @@ _EFFECTIVE = _ids("SELECT it.image_id, t.category, t.name FROM image_tags it "
                   "ORDER BY t.category != 'character', t.category, t.name")
 _LABELS = text("SELECT t.category, t.name, l.state, l.source, l.at FROM labels l "
                "JOIN tags t ON t.id = l.tag_id WHERE l.image_id = :i ORDER BY t.category, t.name")
-_RUNS = text("SELECT k.id, k.name, k.version, k.active, r.at, r.error, e.dim "
+_RUNS = text("SELECT k.id, k.name, k.version, k.active, r.at, r.error, e.dim, r.mode, "
+             "r.conditioned_on "
              "FROM inference_runs r JOIN packs k ON k.id = r.pack_id "
              "LEFT JOIN embeddings e ON e.image_id = r.image_id AND e.pack_id = r.pack_id "
              "WHERE r.image_id = :i ORDER BY k.name")
@@ -249,8 +273,9 @@ def _with_details(s: Session, view: ImageView) -> ImageView:
     labels = tuple(LabelView(*row) for row in s.execute(_LABELS, i))
     runs: dict[int, PackView] = {}
     predictions: dict[int, list[PredictionView]] = {}
-    for pack_id, name, version, active, at, error, dim in s.execute(_RUNS, i):
-        runs[pack_id] = PackView(pack_id, name, version, bool(active), at, error, dim, ())
+    for pack_id, name, version, active, at, error, dim, mode, given in s.execute(_RUNS, i):
+        runs[pack_id] = PackView(pack_id, name, version, bool(active), at, error, dim, (),
+                                 mode, decode_tags(given))
         predictions[pack_id] = []
     for pack_id, category, name, score, threshold in s.execute(_PREDICTIONS, i):
         if pack_id in runs:  # predictions without a run record were not written by us

@@ -21,6 +21,8 @@ VERSION = 2
 FILENAME = "settings.json"
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "int8", "fp16", "bf16")
+# The grid's sorts (core.search ORDERS but random, which has no meaning to keep).
+GRID_ORDERS = ("newest", "oldest", "path", "size", "confidence", "least_confident")
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Settings:
     window_state: str = ""
     splitters: dict[str, str] = field(default_factory=dict)  # name -> saveState(), base64
     saved_searches: list[str] = field(default_factory=list)
+    grid_order: str = "newest"
     version: int = VERSION
 
     def check(self) -> list[str]:
@@ -43,7 +46,8 @@ class Settings:
         if not 64 <= self.thumbnail_size <= 512:
             problems.append(f"thumbnail_size: expected 64..512, got {self.thumbnail_size}")
             self.thumbnail_size = default.thumbnail_size
-        for name, allowed in (("device", DEVICES), ("precision", PRECISIONS)):
+        for name, allowed in (("device", DEVICES), ("precision", PRECISIONS),
+                              ("grid_order", GRID_ORDERS)):
             if getattr(self, name) not in allowed:
                 problems.append(f"{name}: expected one of {', '.join(allowed)}, "
                                 f"got {getattr(self, name)!r}")

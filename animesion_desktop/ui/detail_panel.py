@@ -10,7 +10,7 @@ at once (one undo step).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QImage, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QBrush, QColor, QImage, QKeySequence, QMouseEvent, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -24,16 +24,27 @@ from PySide6.QtWidgets import (
 )
 
 from animesion_desktop.core.views import ImageDetail, TagLine
+from animesion_desktop.ui.similar_panel import SimilarPanel
 
 _STATE_MARK = {"accepted": "✔ ", "rejected": "✘ ", None: ""}
 
 
+class _Preview(QLabel):
+    double_clicked = Signal()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        self.double_clicked.emit()
+
+
 class DetailPanel(QWidget):
     label_requested = Signal(list, str)  # tag texts, state: accepted | rejected | clear
+    preview_activated = Signal()  # a double-click on the preview: the full-size viewer
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._preview = QLabel()
+        self._preview = _Preview()
+        self._preview.setToolTip("Double-click (or Space in the grid): full size")
+        self._preview.double_clicked.connect(self.preview_activated)
         self._preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._preview.setMinimumHeight(200)
         self._title = QLabel("No image selected")
@@ -77,6 +88,8 @@ class DetailPanel(QWidget):
         layout.addWidget(self._tree, 1)
         layout.addLayout(buttons)
         layout.addWidget(self._add)
+        self.similar = SimilarPanel()  # suggestions and Find similar (ui/similar_controller.py)
+        layout.addWidget(self.similar)
         self._selection_size = 0
         self.image_id: int | None = None
 
@@ -86,6 +99,7 @@ class DetailPanel(QWidget):
         keep = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
         same_image = detail is not None and detail.image_id == self.image_id
         self.image_id = detail.image_id if detail is not None else None
+        self.similar.set_image(self.image_id)
         self._tree.clear()
         if detail is None:
             self._title.setText("No image selected")
@@ -97,7 +111,9 @@ class DetailPanel(QWidget):
         )
         size = f"{detail.width}×{detail.height} {detail.format or ''}".strip()
         extra = f"\n{selection_size} images selected: changes apply to all" if selection_size > 1 else ""
-        self._title.setText(f"{where}\n{size}{extra}")
+        # Multimodal packs: which mode produced the guess ("vilt: conditioned on 4 tags").
+        modes = "".join(f"\n{p.name}: {p.mode_text}" for p in detail.packs if p.mode_text)
+        self._title.setText(f"{where}\n{size}{extra}{modes}")
         for line in detail.tags:
             item = self._item(line)
             self._tree.addTopLevelItem(item)
@@ -140,12 +156,20 @@ class DetailPanel(QWidget):
             self._add.clear()
 
     @property
+    def preview(self) -> QLabel:
+        return self._preview
+
+    @property
     def tree(self) -> QTreeWidget:
         return self._tree
 
     @property
     def add_line(self) -> QLineEdit:
         return self._add
+
+    @property
+    def title(self) -> QLabel:
+        return self._title
 
     def tag_texts(self) -> list[str]:
         items = (self._tree.topLevelItem(i) for i in range(self._tree.topLevelItemCount()))

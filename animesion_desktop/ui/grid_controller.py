@@ -7,6 +7,8 @@ A refresh of the query already shown is applied to the model as a diff, not a re
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
@@ -14,6 +16,7 @@ from animesion_desktop.core import views
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.scan import ensure_thumbnail
 from animesion_desktop.core.search import search
+from animesion_desktop.core.search.neighbours import shown_order  # similar: nearest first
 from animesion_desktop.ui.image_model import ImageListModel, ImageRow
 from animesion_desktop.ui.lanes import ReadLane
 
@@ -36,6 +39,7 @@ class GridController(QObject):
         self._reads = reads
         self._requested = ""  # the newest query asked for
         self._shown: str | None = None  # the query whose answer the model holds
+        self._order = "newest"  # one of core.search ORDERS; a new order is a new answer
         model.page_wanted.connect(self._load_page)
         model.rows_wanted.connect(self._load_rows)
         model.thumbnail_wanted.connect(self._load_thumbnail)
@@ -45,14 +49,31 @@ class GridController(QObject):
         """The newest query the user asked for (what a refresh reruns)."""
         return self._requested
 
+    @property
+    def order(self) -> str:
+        return self._order
+
+    def set_order(self, order: str, search: bool = True) -> None:
+        """Sort the grid (newest, oldest, path, size, confidence, least_confident): the query
+        runs again in that order, from the top (``search=False``: only for the next one)."""
+        if order != self._order:
+            self._order = order
+            self._shown = None  # not a refresh: the rows all move, so start from the top
+            if search:
+                self.run_search(self._requested)
+
     def run_search(self, query: str) -> None:
         self._requested = query
-        lib = self._lib
-        # A diff needs at least as many ids as the grid holds, or loaded pages would vanish.
-        limit = max(self._model.page_size, self._model.rowCount())
+        lib, order = self._lib, self._order
+        # A refresh is applied as a diff, which needs at least as many ids as the grid holds
+        # or loaded pages would vanish. A new query needs only its first page: asking for
+        # every row loaded so far (100,000 after a scroll to the bottom) would make typing slow.
+        same = query == self._shown
+        limit = max(self._model.page_size, self._model.rowCount()) if same else \
+            self._model.page_size
 
         def do() -> tuple[list[int], int, str]:
-            result = search(lib, query, limit=limit, offset=0)
+            result = search(lib, query, limit=limit, offset=0, order=shown_order(query, order))
             return list(result.ids), int(result.total), result.kind
 
         def done(result: tuple[list[int], int, str]) -> None:
@@ -81,13 +102,36 @@ class GridController(QObject):
         return failed
 
     def _load_page(self, generation: int, offset: int, limit: int) -> None:
-        lib, query, model = self._lib, self._shown or "", self._model
+        lib, query, model, order = self._lib, self._shown or "", self._model, self._order
 
         def do() -> list[int]:
-            return list(search(lib, query, limit=limit, offset=offset).ids)
+            return list(search(lib, query, limit=limit, offset=offset, order=shown_order(query, order)).ids)
 
-        self._reads.run(None, do, lambda ids: model.append_ids(generation, offset, ids),
-                        self.search_failed.emit)
+        def done(ids: list[int]) -> None:
+            model.append_ids(generation, offset, ids)
+
+        self._reads.run(None, do, done, self.search_failed.emit)
+
+    def load_rest(self, then: Callable[[], None]) -> None:
+        """Load every id of the shown result not loaded yet (one read), then call ``then``:
+        Select all selects the whole result, not just the pages scrolled through."""
+        model = self._model
+        if model.complete:
+            then()
+            return
+        lib, query, order = self._lib, self._shown or "", self._order
+        generation, offset = model.generation, model.next_offset
+
+        def do() -> list[int]:
+            return list(search(lib, query, limit=None, offset=offset, order=shown_order(query, order)).ids)
+
+        def done(ids: list[int]) -> None:
+            if model.append_ids(generation, offset, ids, complete=True) or model.complete:
+                then()
+            elif model.generation == generation:
+                self.load_rest(then)  # a page landed first: load what is left after it
+
+        self._reads.run("rest", do, done, self.search_failed.emit)
 
     def _load_rows(self, epoch: int, image_ids: list[int]) -> None:
         lib = self._lib

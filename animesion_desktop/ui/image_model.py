@@ -191,14 +191,17 @@ class ImageListModel(QAbstractListModel):
         self._paging = True
         self.page_wanted.emit(self._generation, self._next_offset, self.page_size)
 
-    def append_ids(self, generation: int, offset: int, ids: Sequence[int]) -> None:
+    def append_ids(self, generation: int, offset: int, ids: Sequence[int],
+                   complete: bool = False) -> bool:
+        """Insert a page that a worker fetched; ``complete``: it runs to the end of the result
+        (Select all loads the rest at once). False if the page belongs to a replaced answer."""
         if generation != self._generation or offset != self._next_offset:
-            return  # a page of an answer that has since been replaced
+            return False  # a page of an answer that has since been replaced
         self._paging = False
         if not ids:
             self._exhausted = True  # the result ended (it shrank since its count was taken)
             self._total = len(self._ids)
-            return
+            return True
         self._next_offset = offset + len(ids)
         more = [i for i in dict.fromkeys(ids) if i not in self._row_of]
         if more:
@@ -208,13 +211,33 @@ class ImageListModel(QAbstractListModel):
             self._row_of.update((image_id, first + n) for n, image_id in enumerate(more))
             self.endInsertRows()
         self._total = max(self._total, len(self._ids))
-        if len(ids) < self.page_size:
+        if complete or len(ids) < self.page_size:
             self._exhausted = True  # a short page: the result ends here
             self._total = len(self._ids)
         elif not more:
             # Every id was already shown: new images shifted the offsets. The result goes on,
             # so ask for the page after this one rather than stopping here.
             self.fetchMore()
+        return True
+
+    @property
+    def next_offset(self) -> int:
+        """Where the next page starts in the result."""
+        return self._next_offset
+
+    @property
+    def complete(self) -> bool:
+        """Every id of the result is loaded."""
+        return self._exhausted
+
+    def ids_between(self, first: int, last: int) -> list[int]:
+        return self._ids[max(first, 0) : last + 1]
+
+    def has_row(self, image_id: int) -> bool:
+        return image_id in self._rows
+
+    def has_thumbnail(self, image_id: int) -> bool:
+        return image_id in self._thumbs
 
     # -- data -------------------------------------------------------------------------------
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -61,13 +61,13 @@ class JobsController(QObject):
         self._queue(QueuedJob(TAG_ARRIVALS, make, background=True))
 
     def scan_folder(self, folder: str) -> None:
+        """Add a folder: one pass (read, hash, thumbnail and, with packs active, tag each new
+        file from a single decode), as ``animesion scan --tag``."""
         lib = self._lib
 
         def make(cancel: threading.Event):
-            from animesion_desktop.core.scan import scan_roots
-
             lib.add_root(folder)
-            return scan_roots(lib, [Path(folder)], cancel)
+            return self._one_pass(lib, [Path(folder)], cancel)
 
         self._queue(QueuedJob(f"Add folder {folder}", make))
 
@@ -75,11 +75,15 @@ class JobsController(QObject):
         lib = self._lib
 
         def make(cancel: threading.Event):
-            from animesion_desktop.core.scan import scan_roots
-
-            return scan_roots(lib, [r.path for r in lib.roots()], cancel)
+            return self._one_pass(lib, [r.path for r in lib.roots()], cancel)
 
         self._queue(QueuedJob("Rescan", make))
+
+    @staticmethod
+    def _one_pass(lib: Library, roots: list[Path], cancel: threading.Event):
+        from animesion_desktop.core.indexing import index_and_tag
+
+        return index_and_tag(lib, roots, cancel)
 
     def tag_new(self) -> None:
         lib = self._lib

@@ -6,7 +6,7 @@ All threading goes through ``Lanes`` (reads, ordered writes, jobs); see ui/lanes
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from animesion_desktop.core.library import Library
 from animesion_desktop.ui.detail_controller import DetailController
 from animesion_desktop.ui.detail_panel import DetailPanel
+from animesion_desktop.ui.grid_bar import GridBar
 from animesion_desktop.ui.grid_controller import GridController
 from animesion_desktop.ui.grid_view import GridView
 from animesion_desktop.ui.image_model import PAGE, ImageListModel
@@ -30,6 +31,7 @@ from animesion_desktop.ui.label_controller import LabelController
 from animesion_desktop.ui.lanes import Lanes
 from animesion_desktop.ui.search_bar import SearchBar
 from animesion_desktop.ui.watch_controller import WatchController
+from animesion_desktop.ui.welcome import dropped_folders
 
 THUMB = 160
 
@@ -40,6 +42,7 @@ class MainWindow(QMainWindow):
         self.lib = lib
         self.setWindowTitle(f"Animesion Desktop — {lib.location.db_path}")
         self.resize(1280, 800)
+        self.setAcceptDrops(True)
 
         self.lanes = Lanes(self)
         self.model = ImageListModel(THUMB, self, page_size=page_size)
@@ -50,6 +53,7 @@ class MainWindow(QMainWindow):
 
         self.search_bar = SearchBar()
         self.grid = GridView(self.model, THUMB)
+        self.grid_bar = GridBar(self.grid_controller.order, THUMB)
         self.detail = DetailPanel()
         self.detail_controller = DetailController(lib, self.lanes.reads, self.detail, self._error,
                                                   self)
@@ -68,10 +72,18 @@ class MainWindow(QMainWindow):
         from animesion_desktop.ui.sidebar import install_sidebar
 
         self.prefs = WindowSettings(self)
+        self._grid_settings()
         self.sidebar = install_sidebar(self)
         self.prefs.apply(restore_layout=True)  # the splitter has the sidebar now
         self.modes = install_modes(self)
         self.menus = install_menus(self, self.modes)
+        from animesion_desktop.ui.problems_dialog import install_problems
+
+        self.problems = install_problems(self)
+
+        from animesion_desktop.ui.similar_controller import install_similar  # issue 13
+
+        self.similar = install_similar(self)
 
     # -- composition ------------------------------------------------------------------------
     def _layout(self) -> None:
@@ -79,6 +91,7 @@ class MainWindow(QMainWindow):
         col = QVBoxLayout(left)
         col.setContentsMargins(4, 4, 4, 4)
         col.addWidget(self.search_bar)
+        col.addWidget(self.grid_bar)
         col.addWidget(self.grid, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -134,9 +147,35 @@ class MainWindow(QMainWindow):
         self.watch.new_images.connect(lambda _ids: self.jobs.tag_arrivals())
         self.watch.failed.connect(lambda m: self.statusBar().showMessage(m, 10000))
 
+    def _grid_settings(self) -> None:
+        # The sort and the thumbnail size are settings: restored here, saved with the rest.
+        prefs = self.prefs
+        self.grid_controller.set_order(prefs.settings.grid_order, search=False)
+        self.grid_bar.show_order(prefs.settings.grid_order)
+
+        def order(name: str) -> None:
+            prefs.settings.grid_order = name
+            self.grid_controller.set_order(name)
+
+        def size(n: int) -> None:
+            prefs.settings.thumbnail_size = n
+            self.grid.set_thumbnail_size(n)
+
+        self.grid_bar.order_changed.connect(order)
+        self.grid_bar.thumbnail_size_changed.connect(size)
+
     # -- behaviour ---------------------------------------------------------------------------
     def selected_ids(self) -> list[int]:
         return self.grid.selected_ids()
+
+    def select_all(self) -> None:
+        """Select every image of the result, loading the ids not scrolled to yet first."""
+        def select() -> None:
+            n = self.model.rowCount()
+            self.grid.select_rows(0, n - 1)
+            self.statusBar().showMessage(f"{n:,} images selected", 5000)
+
+        self.grid_controller.load_rest(select)
 
     def _show_selection(self) -> None:
         self.detail_controller.show(self.selected_ids(), self.grid.current_id())
@@ -152,7 +191,7 @@ class MainWindow(QMainWindow):
         self.search_bar.show_error(None)
         if kind == "files":
             self.count_label.setText(
-                f"{total:,} unreadable files (run `animesion search \"{query}\"` to list them)")
+                f"{total:,} unreadable files (listed in Library ▸ Unreadable and missing files)")
             return
         self.count_label.setText(f"{total:,} images" + (f" match {query}" if query else ""))
 
@@ -174,6 +213,16 @@ class MainWindow(QMainWindow):
     def _on_watch_changed(self, summary: str) -> None:
         self.statusBar().showMessage(summary, 10000)
         self.grid_controller.refresh()
+
+    # A folder dropped anywhere on the window is added, as on the welcome page.
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if dropped_folders(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        for folder in dropped_folders(event):
+            self.jobs.scan_folder(folder)
+        event.acceptProposedAction()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.watch.stop()

@@ -16,20 +16,26 @@ from PySide6.QtWidgets import QMenu, QMessageBox
 from animesion_desktop.core.review import review_item
 from animesion_desktop.ui.image_model import IMAGE_ID_ROLE, PATH_ROLE
 from animesion_desktop.ui.modes import Modes
+from animesion_desktop.ui.review.controller import CHARACTER, GENERAL
 
 if TYPE_CHECKING:
     from animesion_desktop.ui.main_window import MainWindow
     from animesion_desktop.ui.packs_dialog import PacksDialog
 
 REVIEW_KEYS = (
-    "Review mode (Library ▸ Review characters, Ctrl+R):\n\n"
-    "Enter or A — accept the top guess\n"
+    "Review mode (Library ▸ Review characters, Ctrl+R; Review general tags, Ctrl+Shift+R; "
+    "or the tabs above the image):\n\n"
+    "Enter or A — accept the top guess (the tag)\n"
     "R — reject it\n"
     "1–5 — pick that candidate (accepts it, rejects the top guess)\n"
     "N — none of these (rejects all five, marks “unknown character”)\n"
     "← → or J / K — previous / next image\n"
     "Ctrl+Z — undo, Ctrl+Shift+Z — redo\n"
-    "Esc — back to the grid"
+    "Esc — back to the grid\n\n"
+    "Viewer (Space or double-click on an image in the grid or the inspector's preview):\n\n"
+    "← → — previous / next image of the result\n"
+    "F — fit the window, 1 — 100 %, + / − or Ctrl+wheel — zoom\n"
+    "Esc or Space — close"
 )
 
 
@@ -59,7 +65,7 @@ class WindowMenus(QObject):
         self.edit.addAction(w.act_undo)
         self.edit.addAction(w.act_redo)
         self.edit.addSeparator()
-        self.act_select_all = self._act(self.edit, "Select &all", w.grid.selectAll,
+        self.act_select_all = self._act(self.edit, "Select &all", w.select_all,
                                         QKeySequence.StandardKey.SelectAll)
         self._act(self.edit, "&Find", w.search_bar.setFocus, QKeySequence.StandardKey.Find)
 
@@ -72,7 +78,12 @@ class WindowMenus(QObject):
         self.library = bar.addMenu("&Library")
         self.library.addAction(self.act_add)
         self._act(self.library, "&Rescan all folders", w.jobs.scan_all)
-        self._act(self.library, "Review &characters", modes.show_review, "Ctrl+R")
+        self.act_review_characters = self._act(
+            self.library, "Review &characters", lambda: modes.show_review(queue=CHARACTER),
+            "Ctrl+R")
+        self.act_review_tags = self._act(
+            self.library, "Review &general tags", lambda: modes.show_review(queue=GENERAL),
+            "Ctrl+Shift+R")
 
         self.models = bar.addMenu("&Models")
         self.act_packs = self._act(self.models, "&Packs and thresholds…", self.open_packs,
@@ -173,6 +184,7 @@ class WindowMenus(QObject):
         menu.addAction("Review these images", lambda: self.modes.show_review(
             self.window.grid_controller.query))
         menu.addAction("Find near-duplicates", lambda: self.search(f"duplicate:{clicked}"))
+        w.similar.add_to_menu(menu, clicked)  # issue 13: enabled once it has an embedding
         self.context_menu = menu
         return menu
 

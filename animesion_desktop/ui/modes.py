@@ -30,7 +30,7 @@ class Modes(QObject):
         grid_page = window.takeCentralWidget()
         assert grid_page is not None, "install_modes runs after the window laid itself out"
         controller = ReviewController(window.lib, window.lanes.writes, window.labels.stack,
-                                      parent=window)
+                                      parent=window, reads=window.lanes.reads)
         self.review = ReviewPage(window.lib, controller, own_undo_shortcut=False)
         self.welcome = WelcomePage()
         for page in (grid_page, self.review, self.welcome):
@@ -45,6 +45,10 @@ class Modes(QObject):
         self.welcome.folder_dropped.connect(window.jobs.scan_folder)
         self.welcome.demo_requested.connect(open_library_window)
         window.jobs.finished.connect(lambda _s: self.check_empty())
+        from animesion_desktop.ui.viewer import install_viewer
+
+        # The full-size viewer, opened from the grid and the inspector (Space, double-click).
+        self.viewer = install_viewer(window)
 
     @property
     def mode(self) -> int:
@@ -60,11 +64,17 @@ class Modes(QObject):
         self.stack.setCurrentIndex(GRID)
         self.window.grid.setFocus()
 
-    def show_review(self, query: str | None = None) -> None:
-        """Review mode on the grid's current query (or ``query``)."""
+    def show_review(self, query: str | None = None, queue: str | None = None) -> None:
+        """Review mode on the grid's current query (or ``query``), in ``queue`` (character or
+        general; None keeps the one last shown)."""
         if query is None:
             query = self.window.grid_controller.query
         self.review.filter.setText(query)
+        if queue is not None:
+            tabs = self.review.queues
+            tabs.blockSignals(True)  # one reopen, below
+            self.review.set_queue(queue)
+            tabs.blockSignals(False)
         self.stack.setCurrentIndex(REVIEW)
         self.review.reopen()
 

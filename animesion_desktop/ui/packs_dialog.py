@@ -14,16 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QFileDialog,
     QHBoxLayout,
@@ -32,7 +28,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -42,10 +37,9 @@ from animesion_desktop.core.library import Library
 from animesion_desktop.core.pack_stats import prediction_counts
 from animesion_desktop.core.tagging import packs_registry as registry
 from animesion_desktop.ui.review.writes import OrderedWrites, WriteLane
+from animesion_desktop.ui.tables import RowTable, row_table_view
 from animesion_desktop.ui.thresholds import ThresholdsPanel
 from animesion_desktop.ui.workers import TaskRunner
-
-Index = QModelIndex | QPersistentModelIndex
 
 
 def folder_size(path: Path) -> int:
@@ -68,43 +62,29 @@ def human_size(n: int) -> str:
     return f"{n} B"
 
 
-class PacksModel(QAbstractTableModel):
+class PacksModel(RowTable[registry.PackSummary]):
     HEADERS = ("Name", "Version", "Backend", "Active", "Images", "Heads", "Size")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.packs: list[registry.PackSummary] = []
         self.sizes: dict[str, int] = {}
 
+    @property
+    def packs(self) -> list[registry.PackSummary]:
+        return self.rows
+
     def set_packs(self, packs: list[registry.PackSummary], sizes: dict[str, int]) -> None:
-        self.beginResetModel()
-        self.packs, self.sizes = packs, sizes
-        self.endResetModel()
+        self.sizes = sizes
+        self.set_rows(packs)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.packs)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.packs):
-            return None
-        p = self.packs[index.row()]
+    def cell(self, p: registry.PackSummary, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             heads = ", ".join(f"{name} {n}" for name, n in p.heads) or "–"
             size = self.sizes.get(p.name)
             return (p.name, p.version, p.backend, "yes" if p.active else "no", f"{p.images:,}",
-                    heads, "–" if size is None else human_size(size))[index.column()]
+                    heads, "–" if size is None else human_size(size))[column]
         if role == Qt.ItemDataRole.UserRole:
             return p.name
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
         return None
 
 
@@ -155,15 +135,11 @@ class PacksDialog(QDialog):
         self._installs = TaskRunner(parent=self)
         self.installing = 0
         self.model = PacksModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
+        self.table = row_table_view(self.model, stretch=5)
         header = self.table.horizontalHeader()
         for column in range(len(PacksModel.HEADERS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch if column == 5
-                                        else QHeaderView.ResizeMode.ResizeToContents)
+            if column != 5:
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.selectionModel().currentRowChanged.connect(lambda _c, _p: self._selected())
         self.details = QLabel("Install a pack to tag your images: drop a pack folder, a .zip, "
                               "an Animesion checkpoint, a WD tagger or a Hugging Face folder "

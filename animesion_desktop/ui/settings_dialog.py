@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSize
+from PySide6.QtCore import QByteArray, QEvent, QObject
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -100,9 +100,10 @@ class WindowSettings(QObject):
 
     def apply(self, restore_layout: bool = False) -> None:
         s, w = self.settings, self.window
-        n = s.thumbnail_size
-        w.grid.setIconSize(QSize(n, n))
-        w.grid.setGridSize(QSize(n + 24, n + 36))
+        w.grid.set_thumbnail_size(s.thumbnail_size)
+        bar = getattr(w, "grid_bar", None)
+        if bar is not None:
+            bar.show_thumbnail_size(s.thumbnail_size)
         if restore_layout:
             if s.window_geometry:
                 w.restoreGeometry(_unb64(s.window_geometry))

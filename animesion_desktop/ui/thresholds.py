@@ -11,10 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QObject,
-    QPersistentModelIndex,
     QPointF,
     QSortFilterProxyModel,
     Qt,
@@ -23,16 +20,13 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF, QUndoStack
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QSlider,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -40,47 +34,20 @@ from PySide6.QtWidgets import (
 from animesion_desktop.core import thresholds as th
 from animesion_desktop.core.library import Library
 from animesion_desktop.ui.review.writes import OrderedWrites, WriteCommand, WriteLane
+from animesion_desktop.ui.tables import RowTable, row_table_view
 from animesion_desktop.ui.workers import TaskRunner
 
-Index = QModelIndex | QPersistentModelIndex
 
-
-class ThresholdTableModel(QAbstractTableModel):
+class ThresholdTableModel(RowTable[th.ThresholdRow]):
     HEADERS = ("Tag", "Category", "Threshold", "Images ≥")
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[th.ThresholdRow] = []
-
-    def set_rows(self, rows: list[th.ThresholdRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
-            return None
-        row = self.rows[index.row()]
+    def cell(self, row: th.ThresholdRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
-            return (row.name, row.category, f"{row.threshold:.2f}", f"{row.images:,}")[
-                index.column()]
+            return (row.name, row.category, f"{row.threshold:.2f}", f"{row.images:,}")[column]
         if role == Qt.ItemDataRole.UserRole:
             return row.text
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= 2:
+        if role == Qt.ItemDataRole.TextAlignmentRole and column >= 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
         return None
 
 
@@ -220,12 +187,7 @@ class ThresholdsPanel(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Find a tag")
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table = row_table_view(self.proxy)
         self.table.selectionModel().currentRowChanged.connect(self._tag_selected)
         self.tag_slider = ThresholdSlider("", "Tag")
         self.tag_slider.setEnabled(False)

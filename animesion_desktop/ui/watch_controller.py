@@ -4,7 +4,9 @@ The watcher calls back on its own thread; this object re-emits those calls as Qt
 reach the GUI thread queued. Starting and stopping (a database read, an inotify set-up) run in
 order on a lane of their own, never on the GUI thread, so two quick restarts cannot orphan a
 watcher. ``sync()`` restarts only when the set of roots changed: a restart after every job
-would drop what the watcher had noted meanwhile.
+would drop what the watcher had noted meanwhile. Arrivals are indexed by the one-pass job's
+``index_new_files``: with packs active each new file is read, decoded, thumbnailed, hashed and
+tagged once, on the watcher's thread.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from animesion_desktop.ui.lanes import OrderedLane
 
 class WatchController(QObject):
     changed = Signal(str)  # a summary line of what the watcher applied
-    new_images = Signal(list)  # ids of images that appeared: to be tagged
+    new_images = Signal(list)  # ids of images that appeared and are still to be tagged
     failed = Signal(str)
     restarted = Signal()
 
@@ -46,14 +48,24 @@ class WatchController(QObject):
         self._stop()
         self._roots = roots
         if roots:
-            self._watcher = Watcher(self._lib, on_new_images=self.new_images.emit,
-                                    on_flush=self._flushed).start()
+            from animesion_desktop.core.indexing import index_new_files
+
+            self._watcher = Watcher(self._lib, on_new_images=self._arrived,
+                                    on_flush=self._flushed, index=index_new_files).start()
             self.restarts += 1
         return True
 
     def _synced(self, restarted: bool) -> None:
         if restarted:
             self.restarted.emit()
+
+    def _arrived(self, image_ids: list[int]) -> None:
+        """On the watcher's thread: only what the one pass could not tag goes on to a job."""
+        from animesion_desktop.core.indexing import still_untagged
+
+        left = still_untagged(self._lib, image_ids)
+        if left:
+            self.new_images.emit(left)
 
     def _flushed(self, summary: ScanSummary) -> None:
         self.changed.emit(summary.line())

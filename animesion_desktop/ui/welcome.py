@@ -15,6 +15,13 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 DEMO_LIBRARY = Path(__file__).resolve().parents[2] / ".demo" / "library.sqlite"
 
 
+def dropped_folders(event: QDragEnterEvent | QDropEvent) -> list[str]:
+    """The local folders a drag carries (empty unless it carries folders only)."""
+    urls = event.mimeData().urls()
+    folders = [u.toLocalFile() for u in urls if u.isLocalFile() and Path(u.toLocalFile()).is_dir()]
+    return folders if urls and len(folders) == len(urls) else []
+
+
 class WelcomePage(QWidget):
     add_folder_requested = Signal()
     folder_dropped = Signal(str)
@@ -33,7 +40,7 @@ class WelcomePage(QWidget):
                       "and review what it finds.")
         text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.add_button = QPushButton("Add a folder…")
-        self.add_button.setToolTip("Or drop a folder anywhere on this page")
+        self.add_button.setToolTip("Or drop a folder anywhere on the window")
         self.pack_button = QPushButton("Install a model pack…")
         self.demo_button = QPushButton("Open the demo library")
         self.demo_button.setEnabled(demo.exists())
@@ -42,7 +49,7 @@ class WelcomePage(QWidget):
         self.add_button.clicked.connect(self.add_folder_requested)
         self.pack_button.clicked.connect(self.install_pack_requested)
         self.demo_button.clicked.connect(lambda: self.demo_requested.emit(str(self.demo)))
-        hint = QLabel("Drop a folder here to add it.")
+        hint = QLabel("Or drop a folder anywhere on this window.")
         hint.setStyleSheet("color: gray;")
         layout = QVBoxLayout(self)
         layout.addStretch(1)
@@ -53,12 +60,10 @@ class WelcomePage(QWidget):
         layout.addStretch(2)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
-        urls = event.mimeData().urls()
-        if urls and all(u.isLocalFile() and Path(u.toLocalFile()).is_dir() for u in urls):
+        if dropped_folders(event):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
-        for url in event.mimeData().urls():
-            if Path(url.toLocalFile()).is_dir():
-                self.folder_dropped.emit(url.toLocalFile())
+        for folder in dropped_folders(event):
+            self.folder_dropped.emit(folder)
         event.acceptProposedAction()

@@ -104,11 +104,20 @@ class ViLT(VisionTransformer):
 
     def forward_multimodal(self, x: Tensor, tags: Tensor) -> tuple[dict[str, Tensor], Tensor]:
         """Head logits {name: [N, C]} and tag logits [N, T, V] for images and tag ids."""
+        _, heads, tag_logits = self.forward_multimodal_features(x, tags)
+        return heads, tag_logits
+
+    def forward_multimodal_features(
+        self, x: Tensor, tags: Tensor
+    ) -> tuple[Tensor, dict[str, Tensor], Tensor]:
+        """:meth:`forward_multimodal` plus the pooled features [N, D] the heads read (the
+        embedding the app stores; with every slot masked it is :meth:`forward_features`)."""
         states = self.encode(x, tags)
         last = self.backbone.layernorm(states[-1])  # [N, S, D]
         features = self._pool(states, last)
         t = tags.shape[1]
-        return self.forward_head(features), self.mlm(last[:, -t:], self.tag_embeddings.weight)
+        tag_logits = self.mlm(last[:, -t:], self.tag_embeddings.weight)
+        return features, self.forward_head(features), tag_logits
 
     def forward_intermediates(self, x: Tensor) -> list[Tensor]:
         states = self.encode(x, self.masked_tags(x.shape[0], x.device))

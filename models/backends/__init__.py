@@ -26,7 +26,8 @@ def open_predictor(
 
     ``precision`` is auto, fp32, int8 or bf16 (models.precision; None: ``auto`` when
     ``optimize``, else fp32). ``auto`` uses a fast path (int8 for ViTs, onnxruntime int8 for
-    CNNs) only once it has agreed with fp32 on the first images; Hugging Face packs stay fp32
+    CNNs) only once it has agreed with fp32 on the first images; multimodal (ViLT) packs run
+    in fp32 (``vilt_backend``); Hugging Face packs stay fp32
     unless int8 is asked for; ``optimize`` also enables onnxruntime's graph optimisation. ``cache_dir`` keeps artifacts a fast path derives
     from the pack (a CNN's calibrated int8 graph) across runs; None keeps nothing. A .zip pack is extracted to a temporary folder that
     lives as long as the predictor.
@@ -41,7 +42,11 @@ def open_predictor(
         safe_extract(pack.path, Path(tmp.name))
         pack = load_pack(pack_root(Path(tmp.name)))
     predictor: Predictor
-    if pack.backend == "torch":
+    if pack.backend == "torch" and pack.multimodal is not None:
+        from models.backends.vilt_backend import ViltPredictor
+
+        predictor = ViltPredictor(pack, device, precision)
+    elif pack.backend == "torch":
         from models.backends.torch_backend import TorchPredictor
 
         predictor = TorchPredictor(pack, device, cache_dir=cache_dir, precision=precision)

@@ -15,10 +15,12 @@ from models.preprocess import preprocess_image
 @dataclass
 class Prediction:
     """Per-head probabilities [N, C] (float32, in the order of the head's labels) and the
-    penultimate embedding [N, D] where the backend can give one."""
+    penultimate embedding [N, D] where the backend can give one; multimodal packs also say
+    which of their modes (models.multimodal_spec.MODES) answered each image."""
 
     heads: dict[str, np.ndarray]
     embedding: np.ndarray | None = None
+    modes: list[str] | None = None  # multimodal packs: the mode that answered each image
 
 
 def activate(values: np.ndarray, activation: str) -> np.ndarray:

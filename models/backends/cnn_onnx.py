@@ -101,6 +101,17 @@ class OnnxCnnRunner:
         self._session = _session(model_bytes, threads)
         self._calibration = [] if quantize else None
 
+    @classmethod
+    def from_cache(cls, cache_path: Path, head_names: list[str], threads: int) -> OnnxCnnRunner:
+        """A runner of a calibrated int8 graph kept in ``cache_path`` (it has no fp32 graph to
+        calibrate again from: :meth:`int8_copy` returns None)."""
+        runner = cls.__new__(cls)
+        runner.head_names, runner._bytes, runner._threads = head_names, b"", threads
+        runner._cache, runner._calibration = cache_path, None
+        runner._session = _session(cache_path.read_bytes(), threads)
+        runner.quantized = True
+        return runner
+
     def int8_copy(self, samples: np.ndarray, cache_path: Path | None) -> OnnxCnnRunner | None:
         """An int8 runner calibrated on ``samples`` [n, 3, S, S] (kept in ``cache_path``), or
         None when the quantiser cannot handle this graph."""
@@ -157,6 +168,12 @@ def export_cnn(model: AnimesionModel, image_size: int, head_names: list[str], *,
         import onnxruntime  # noqa: F401
     except ImportError:
         return None
+    threads = max(torch.get_num_threads(), 1)
+    if quantize and cache_path is not None and cache_path.is_file():
+        try:  # the calibrated graph is all that runs: no export (seconds for a ResNet-18)
+            return OnnxCnnRunner.from_cache(cache_path, head_names, threads)
+        except Exception:  # a damaged cache: export and calibrate again
+            pass
     wrapper = _FeaturesAndLogits(model, head_names).eval()
     example = torch.zeros(2, 3, image_size, image_size)
     buffer = io.BytesIO()
@@ -171,7 +188,6 @@ def export_cnn(model: AnimesionModel, image_size: int, head_names: list[str], *,
                 input_names=["image"], output_names=["features", *head_names],
                 dynamic_axes={"image": {0: "n"}},
             )
-        return OnnxCnnRunner(buffer.getvalue(), head_names, max(torch.get_num_threads(), 1),
-                             quantize, cache_path)
+        return OnnxCnnRunner(buffer.getvalue(), head_names, threads, quantize, cache_path)
     except Exception:  # any exporter or runtime gap: fall back, never fail the pack
         return None

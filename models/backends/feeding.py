@@ -5,11 +5,15 @@ On a GPU the model costs almost nothing and getting pixels to it is the whole bi
 
 - :class:`HostStager` copies each batch through a reused page-locked (pinned) host buffer with a
   non-blocking copy, so the copy of one batch overlaps the model's work on the previous one;
-- :func:`batch_size_from_memory` picks the batch from the device's free memory and the model's
-  measured footprint per sample (:func:`measure_footprint`);
+- :func:`choose_batch_size` picks the batch from the device's free memory
+  (:func:`device_free_memory`) and the model's measured footprint per sample
+  (:func:`measure_footprint`, :func:`batch_size_from_memory`); the torch predictor's default
+  batch on CUDA;
 - :func:`jpeg_samples` decodes JPEG bytes with ``torchvision.io.decode_jpeg(device="cuda")``
   (nvJPEG) as one batch, falls back to the CPU decoder file by file on any error, and applies
-  the pack's resize and normalisation as tensor operations on the same device.
+  the pack's resize and normalisation as tensor operations on the same device. The torch
+  predictor offers it (``jpeg_device``, ``jpeg_samples``, ``stack``) and the tagging pipeline
+  uses it for JPEG files when the predictor has a device decoder (CUDA).
 
 Every function has a CPU branch, which is what the tests run (this machine has no GPU); the
 CPU branch of :func:`jpeg_samples` gives the model the same input as the PIL path
@@ -19,6 +23,7 @@ CPU branch of :func:`jpeg_samples` gives the model the same input as the PIL pat
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -41,7 +46,11 @@ class HostStager:
         self._events: dict[tuple[int, ...], list[torch.cuda.Event | None]] = {}
         self._turn = 0
 
-    def to_device(self, batch: np.ndarray) -> torch.Tensor:
+    def to_device(self, batch: np.ndarray | torch.Tensor) -> torch.Tensor:
+        if isinstance(batch, torch.Tensor):  # samples decoded on the device (nvJPEG) stay there
+            if batch.device == self.device or not self.pinned:
+                return batch.to(self.device, torch.float32)
+            batch = batch.numpy()
         src = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
         if not self.pinned:
             return src.to(self.device)
@@ -91,15 +100,25 @@ def measure_footprint(run: Callable[[int], object], device: torch.device,
     return max(0, peaks[0] - per_sample), per_sample
 
 
+def device_free_memory(device: torch.device) -> int | None:
+    """Free bytes on a CUDA device; None elsewhere (the CPU batch is not memory-bound)."""
+    if device.type != "cuda":
+        return None
+    free, _total = torch.cuda.mem_get_info(device)
+    return int(free)
+
+
 def choose_batch_size(run: Callable[[int], object], device: torch.device, default: int,
                       hi: int = 256) -> int:
-    """The batch size for ``device``: measured against its free memory on CUDA, else
-    ``default``."""
+    """The batch size for ``device``: its free memory over the footprint of ``run(batch)``
+    measured there, or ``default`` where there is nothing to measure (the CPU)."""
+    free = device_free_memory(device)
+    if free is None:
+        return default
     measured = measure_footprint(run, device)
     if measured is None:
         return default
     fixed, per_sample = measured
-    free, _total = torch.cuda.mem_get_info(device)
     return batch_size_from_memory(free, per_sample, fixed_bytes=fixed, hi=hi)
 
 
@@ -121,6 +140,13 @@ def decode_jpegs(datas: Sequence[bytes], device: torch.device) -> list[torch.Ten
     On CUDA the whole list goes to nvJPEG at once; if that fails, each file is tried alone on
     the GPU and then on the CPU, so one odd file never costs the batch its GPU decode.
     """
+    with warnings.catch_warnings():
+        # torchvision >= 0.29 points to torchcodec on every call; decode_jpeg still works
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _decode_jpegs(datas, device)
+
+
+def _decode_jpegs(datas: Sequence[bytes], device: torch.device) -> list[torch.Tensor | str]:
     from torchvision.io import ImageReadMode, decode_jpeg
 
     if device.type == "cuda":
@@ -188,4 +214,30 @@ def to_sample(image: torch.Tensor, spec: InputSpec) -> torch.Tensor:
 def jpeg_samples(datas: Sequence[bytes], spec: InputSpec,
                  device: torch.device) -> list[torch.Tensor | str]:
     """Model samples (or error lines) for JPEG files, decoded and preprocessed on ``device``."""
-    return [d if isinstance(d, str) else to_sample(d, spec) for d in decode_jpegs(datas, device)]
+    out: list[torch.Tensor | str] = []
+    for d in decode_jpegs(datas, device):
+        if isinstance(d, str):
+            out.append(d)
+            continue
+        try:
+            out.append(to_sample(d, spec))
+        except Exception as exc:  # an odd size the resize refuses: that file's error only
+            out.append(f"cannot preprocess: {exc}")
+    return out
+
+
+def stack_samples(samples: Sequence[np.ndarray | torch.Tensor],
+                  device: torch.device) -> np.ndarray | torch.Tensor:
+    """One batch of samples decoded on the host (numpy) and/or on the device (tensors): a
+    numpy array when all came from the host, else a tensor on ``device``."""
+    if all(isinstance(s, np.ndarray) for s in samples):
+        return np.stack(samples)  # type: ignore[arg-type]
+    return torch.stack([torch.as_tensor(s, dtype=torch.float32).to(device) for s in samples])
+
+
+def jpeg_decoder_available() -> bool:
+    try:
+        from torchvision.io import decode_jpeg  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -24,7 +24,13 @@ from torch import nn
 
 from models.backends.base import Prediction, Predictor, activate
 from models.backends.cnn_onnx import CALIBRATION, OnnxCnnRunner, export_cnn
-from models.backends.feeding import HostStager
+from models.backends.feeding import (
+    HostStager,
+    choose_batch_size,
+    jpeg_decoder_available,
+    jpeg_samples,
+    stack_samples,
+)
 from models.base import AnimesionModel
 from models.device import cpu_supports_bf16, select_device
 from models.pack import ModelPack
@@ -137,7 +143,12 @@ class TorchPredictor(Predictor):
         self._onnx: OnnxCnnRunner | None = None
         self.agreement: list[dict[str, Any]] | None = None  # what auto measured, when it did
         self.asked = asked
-        self.batch_size = DEFAULT_BATCH.get(self.device.type, 8)
+        # CUDA: the batch that fits the free memory (the model's measured footprint); the CPU
+        # keeps its default. JPEGs are decoded on a CUDA device (nvJPEG) when torchvision can.
+        self.batch_size = choose_batch_size(self._footprint_run, self.device,
+                                            DEFAULT_BATCH.get(self.device.type, 8))
+        self.jpeg_device: torch.device | None = (
+            self.device if self.device.type == "cuda" and jpeg_decoder_available() else None)
         self._notes: list[str] = []
         if self.device.type != "cpu" and asked in ("auto", "int8"):
             if asked == "int8":
@@ -154,6 +165,12 @@ class TorchPredictor(Predictor):
             self._runner, self._precision = self._int8_explicit()
         else:
             self._runner, self._precision = self._auto()
+
+    def _footprint_run(self, n: int) -> None:
+        size = self.pack.input.size
+        x = torch.zeros(n, 3, size, size, device=self.device)
+        with torch.inference_mode():
+            self.model.forward_head(self.model.forward_features(x))
 
     # -- runners: [N, 3, S, S] float32 -> (embedding, probabilities per head) --------------
 
@@ -226,6 +243,16 @@ class TorchPredictor(Predictor):
         """The recorded decision for this pack, else an AgreementGate over the candidates."""
         record = read_record(self._record_path())
         cnn = self.model.family != "vit"
+        if record is not None and record.get("device") == self.device.type:
+            chosen = str(record["precision"])
+            # A recorded fast path starts at once: no fp32 graph is exported for it (that
+            # export costs seconds, paid on every Add folder or watcher flush otherwise).
+            fast = None if chosen == "fp32" else self._build_recorded(chosen, None)
+            if fast is not None:
+                self.agreement = list(record.get("checked") or [])
+                if cnn:
+                    self._notes.append("onnxruntime")
+                return fast, chosen
         reference: Runner = self._eager()
         fp32_onnx: OnnxCnnRunner | None = None
         if cnn:
@@ -238,9 +265,8 @@ class TorchPredictor(Predictor):
         if record is not None and record.get("device") == self.device.type:
             self.agreement = list(record.get("checked") or [])
             chosen = str(record["precision"])
-            runner = self._build_recorded(chosen, reference)
-            if runner is not None:
-                return runner, chosen
+            if chosen == "fp32":
+                return reference, chosen
         candidates: list[tuple[str, CandidateBuilder]]
         if cnn:
             candidates = [("int8", self._cnn_int8_candidate(fp32_onnx))] if fp32_onnx else []
@@ -263,7 +289,7 @@ class TorchPredictor(Predictor):
 
         return build
 
-    def _build_recorded(self, chosen: str, reference: Runner) -> Runner | None:
+    def _build_recorded(self, chosen: str, reference: Runner | None) -> Runner | None:
         if chosen == "fp32":
             return reference
         if self.model.family == "vit":
@@ -299,10 +325,26 @@ class TorchPredictor(Predictor):
         if self._gate is not None and not self._gate.decided:
             self._gate.decide()
 
-    def predict(self, batch: np.ndarray) -> Prediction:
-        x = np.asarray(batch, dtype=np.float32)
+    def jpeg_samples(self, datas: list[bytes]) -> list[torch.Tensor | str]:
+        """JPEG files decoded and preprocessed on ``jpeg_device`` (nvJPEG on CUDA), one sample
+        or one error line each; the caller decodes the failures on the CPU path."""
+        device = self.jpeg_device if self.jpeg_device is not None else self.device
+        return jpeg_samples(datas, self.pack.input, device)
+
+    def stack(self, samples: list[Any]) -> np.ndarray | torch.Tensor:
+        """A batch of host samples (numpy) and device samples (from :meth:`jpeg_samples`)."""
+        return stack_samples(samples, self.device)
+
+    def predict(self, batch: np.ndarray | torch.Tensor) -> Prediction:
+        if isinstance(batch, torch.Tensor):
+            x: Any = batch.float()
+            if self.device.type == "cpu":
+                x = x.numpy()  # the CPU runners (onnxruntime, the precision gate) take numpy
+        else:
+            x = np.asarray(batch, dtype=np.float32)
         if self.pack.input.layout == "NHWC":
-            x = x.transpose(0, 3, 1, 2)  # [N,S,S,3] -> [N,3,S,S]: torch models are NCHW
+            # [N,S,S,3] -> [N,3,S,S]: torch models are NCHW
+            x = x.transpose(0, 3, 1, 2) if isinstance(x, np.ndarray) else x.permute(0, 3, 1, 2)
         embedding, heads = self._runner(x)
         return Prediction(heads=heads, embedding=embedding)
 

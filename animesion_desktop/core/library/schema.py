@@ -192,6 +192,10 @@ class InferenceRun(Base):
     )
     at: Mapped[float] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+    # Multimodal packs (revision 0006): the mode that answered (models.multimodal_spec.MODES)
+    # and, in conditioned mode, the tags the model was given (a JSON list, in the order given).
+    mode: Mapped[str | None] = mapped_column(String(16))
+    conditioned_on: Mapped[str | None] = mapped_column(Text)
 
 
 class Embedding(Base):

@@ -1,6 +1,7 @@
 """Review: the queue of undecided predictions and the decisions a reviewer makes on it.
 
     from animesion_desktop.core.review import build_queue, review_item, decide, Decision
+    from animesion_desktop.core.review import TagQueue  # the general-tag queue, in pages
 """
 
 from animesion_desktop.core.review.batch import BatchPreview, accept_above, preview_accept_above
@@ -13,6 +14,7 @@ from animesion_desktop.core.review.queue import (
     build_queue,
     review_item,
 )
+from animesion_desktop.core.review.tag_queue import TagEntry, TagQueue
 
 __all__ = [
     "ORDERS",
@@ -22,6 +24,8 @@ __all__ = [
     "Candidate",
     "Decision",
     "ReviewItem",
+    "TagEntry",
+    "TagQueue",
     "accept_above",
     "build_queue",
     "decide",

@@ -172,12 +172,13 @@ def index_files(
     stage: str = "indexing",
     also: Callable[[Image.Image], Any] | None = None,
     also_size: int | None = None,
+    thumb_hash: Callable[[Image.Image], Any] | None = None,
     on_take: Callable[[Pending, Probed], None] | None = None,
     on_commit: Callable[[Sequence[FileRecord]], None] | None = None,
 ) -> Job[IndexTotals]:
     """Read ``items`` on a thread pool and record them in order, in batched transactions.
 
-    Hooks for the one-pass job (core/indexing): ``also``/``also_size`` go to
+    Hooks for the one-pass job (core/indexing): ``also``/``also_size``/``thumb_hash`` go to
     :func:`process_file`; ``on_take`` sees each result in listing order on the job's thread;
     ``on_commit`` gets the records of each batch once the writer committed it.
     """
@@ -229,7 +230,8 @@ def index_files(
             if item is None:
                 return
             fut = pool.submit(process_file, item.path, item.listed.size, thumbs_dir,
-                              max_pixels=max_pixels, also=also, also_size=also_size)
+                              max_pixels=max_pixels, also=also, also_size=also_size,
+                              thumb_hash=thumb_hash)
             queue.append((item, fut))
 
     try:

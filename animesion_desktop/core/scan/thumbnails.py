@@ -9,6 +9,7 @@ written to a temporary name and renamed, so an interrupted scan never leaves hal
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import threading
@@ -114,16 +115,29 @@ def make_thumbnail(im: Image.Image, *, at_least: int | None = None) -> Image.Ima
     return small.transpose(method) if method is not None else small
 
 
-def save_thumbnail(thumb: Image.Image, dest: Path) -> None:
-    """Write atomically: a temporary name in the same folder, then a rename."""
+def encode_thumbnail(thumb: Image.Image) -> bytes:
+    """The thumbnail's JPEG file, in memory (what :func:`save_thumbnail` writes)."""
+    buf = io.BytesIO()
+    thumb.save(buf, "JPEG", quality=JPEG_QUALITY)
+    return buf.getvalue()
+
+
+def write_thumbnail(data: bytes, dest: Path) -> None:
+    """Write encoded thumbnail bytes atomically: a temporary name in the same folder, then a
+    rename."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        thumb.save(tmp, "JPEG", quality=JPEG_QUALITY)
+        tmp.write_bytes(data)
         os.replace(tmp, dest)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def save_thumbnail(thumb: Image.Image, dest: Path) -> None:
+    """Encode and write atomically (see :func:`write_thumbnail`)."""
+    write_thumbnail(encode_thumbnail(thumb), dest)
 
 
 def ensure_thumbnail(

@@ -45,10 +45,11 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from animesion_desktop.core.jobs import run_to_end
+from animesion_desktop.core.jobs import Job, run_to_end
 from animesion_desktop.core.library import Library, files
 from animesion_desktop.core.scan.decode import DEFAULT_MAX_PIXELS
 from animesion_desktop.core.scan.scanner import (
+    IndexTotals,
     Pending,
     ScanSummary,
     index_files,
@@ -59,6 +60,9 @@ from animesion_desktop.core.scan.scanner import (
 from animesion_desktop.core.scan.walk import SEP, Listed, is_image_name, walk_images
 
 log = logging.getLogger(__name__)
+
+# (library, files to read, cancel, workers=, max_pixels=, stage=) -> the indexing job
+Indexer = Callable[..., Job[IndexTotals]]
 
 _EVENTS = [
     FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileAttribEvent, FileDeletedEvent,
@@ -112,10 +116,12 @@ class Watcher:
         cancel: threading.Event | None = None,
         workers: int | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        index: Indexer | None = None,
     ) -> None:
         """``on_new_images`` and ``on_flush`` run on the watcher's thread: keep them short
         (put the ids in a queue, emit a Qt signal). ``auto_flush=False`` leaves flushing to
-        the caller (tests)."""
+        the caller (tests). ``index`` reads and records the new and changed files (default
+        :func:`index_files`; the app passes the one-pass job's, which also tags them)."""
         self._lib = lib
         self._root_args = None if roots is None else list(roots)
         self._on_new_images = on_new_images
@@ -127,6 +133,7 @@ class Watcher:
         self.cancel = cancel if cancel is not None else threading.Event()
         self._workers = workers
         self._max_pixels = max_pixels
+        self._index: Indexer = index if index is not None else index_files
         self._roots: list[tuple[int, bytes]] = []
         self._exclude_dirs: frozenset[bytes] = frozenset()
         self._exclude: tuple[bytes, ...] = ()
@@ -443,7 +450,7 @@ class Watcher:
         summary.missing += len(missing)
         summary.restored += len(restore)
         totals = run_to_end(
-            index_files(self._lib, work, self.cancel, workers=self._workers,
+            self._index(self._lib, work, self.cancel, workers=self._workers,
                         max_pixels=self._max_pixels, stage="watching")
         )
         summary.absorb(totals, missing)

@@ -55,6 +55,7 @@ from animesion_desktop.core.search.nodes import (
     Not,
     Or,
     PathTerm,
+    SimilarTerm,
     TagTerm,
 )
 
@@ -94,6 +95,7 @@ class SearchIndex:
         self._leaves: OrderedDict[Leaf, BitMap] = OrderedDict()
         self._leaf_tags: dict[TagTerm, frozenset[int]] = {}  # the tags behind a tag-term leaf
         self._path_order: np.ndarray | None = None
+        self._key_orders: dict[str, np.ndarray] = {}  # KEY_ORDERS name -> every image id
 
     def _clear_tags(self) -> None:
         """Drop everything built from ``image_tags``."""
@@ -181,6 +183,8 @@ class SearchIndex:
             self._tags = None
         if moved & {changes.IMAGES_ROWS, changes.FILES, changes.ROOTS}:
             self._path_order = None
+        for name in [n for n in self._key_orders if KEY_ORDERS[n][1] & moved]:
+            del self._key_orders[name]
         for leaf in [k for k in self._leaves if _depends_on(k) & moved]:
             self._drop_leaf(leaf)
         if changes.IMAGE_TAGS_ALL in moved or last_seq < pruned:
@@ -346,9 +350,23 @@ class SearchIndex:
             self._path_order = np.concatenate([ordered, _numpy(rest)])
         return self._path_order
 
+    def key_order(self, name: str) -> np.ndarray:
+        """Every image id in the order ``KEY_ORDERS[name]`` (size, confidence...), images
+        without the value last, by id."""
+        order = self._key_orders.get(name)
+        if order is None:
+            statement, _domains = KEY_ORDERS[name]
+            ordered = self._array(statement)
+            rest = self.universe() - _bitmap(ordered)
+            order = self._key_orders[name] = np.concatenate([ordered, _numpy(rest)])
+        return order
+
     def in_path_order(self, matches: BitMap) -> np.ndarray:
         """``matches`` in :meth:`path_order`."""
-        order = self.path_order()
+        return self.in_order(matches, self.path_order())
+
+    def in_order(self, matches: BitMap, order: np.ndarray) -> np.ndarray:
+        """``matches`` in ``order`` (an array of every image id)."""
         if not matches or not len(order):
             return np.zeros(0, dtype=np.uint32)
         member = np.zeros(int(order.max()) + 1, dtype=bool)
@@ -409,6 +427,8 @@ class SearchIndex:
             ids = self.tag_ids(leaf)
             self._leaf_tags[leaf] = frozenset(ids)  # so tag changes can patch the leaf
             return BitMap.union(*(self.postings(t) for t in ids)) if ids else BitMap()
+        if isinstance(leaf, SimilarTerm) and leaf.ranked is not None:  # found by the executor
+            return self.universe() & BitMap(leaf.ranked)
         p = sql.Params()
         if isinstance(leaf, PathTerm) or (isinstance(leaf, Compare) and leaf.field == "size"):
             where = sql.file_predicate(leaf, p, self.roots())
@@ -440,6 +460,24 @@ def _numpy(bm: BitMap) -> np.ndarray:
     return np.frombuffer(bm.to_array(), dtype=np.uint32)
 
 
+# Orders by a key read from SQL: the statement (one group_concat of ids, in order; images
+# without the key left out) and the generations whose move makes a cached order stale.
+KEY_ORDERS: dict[str, tuple[str, frozenset[str]]] = {
+    "size": (  # the image's largest file first
+        "SELECT group_concat(image_id) FROM (SELECT image_id FROM files "
+        "WHERE image_id IS NOT NULL GROUP BY image_id ORDER BY max(size) DESC, image_id)",
+        frozenset({changes.IMAGES_ROWS, changes.FILES, changes.ROOTS})),
+    "confidence": (  # the best character score first
+        "SELECT group_concat(id) FROM (SELECT id FROM images WHERE char_score IS NOT NULL "
+        "ORDER BY char_score DESC, id)",
+        frozenset({changes.IMAGES_ROWS, changes.IMAGES_SCORE, changes.IMAGES_OTHER})),
+    "least_confident": (
+        "SELECT group_concat(id) FROM (SELECT id FROM images WHERE char_score IS NOT NULL "
+        "ORDER BY char_score, id)",
+        frozenset({changes.IMAGES_ROWS, changes.IMAGES_SCORE, changes.IMAGES_OTHER})),
+}
+
+
 def _depends_on(leaf: Leaf) -> frozenset[str]:
     """The generations whose move makes a cached ``leaf`` stale. (Tag-term leaves and
     is:untagged also follow ``image_tags``: patched from tag_changes, see _catch_up.)"""
@@ -453,6 +491,8 @@ def _depends_on(leaf: Leaf) -> frozenset[str]:
             "untagged": {changes.IMAGES_ROWS},
             "missing": {changes.FILES},
         }.get(leaf.what, changes.DOMAINS))
+    if isinstance(leaf, SimilarTerm):  # its ids are part of the leaf; only deletions matter
+        return frozenset({changes.IMAGES_ROWS})
     if isinstance(leaf, Compare) and leaf.field in _COLUMNS:
         return frozenset({changes.IMAGES_ROWS, changes.IMAGES_OTHER, _COLUMNS[leaf.field]})
     return frozenset(changes.DOMAINS)  # anything new: any change may affect it

@@ -8,6 +8,8 @@ Two paths give the same answers (tests compare them on random libraries):
   statement with ``ORDER BY ... LIMIT``, and ``count(*)`` for the total.
 
 "Newest" is the order images entered the library: image ids are given out in that order.
+"Similarity" (the default of a query with a top-level ``similar:ID`` term) is that term's
+order: nearest first (core/search/neighbours.py finds them before the query runs).
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from animesion_desktop.core.library import Library
-from animesion_desktop.core.search import sql
-from animesion_desktop.core.search.bitmaps import SearchIndex
-from animesion_desktop.core.search.nodes import Node
+from animesion_desktop.core.search import neighbours, sql
+from animesion_desktop.core.search.bitmaps import KEY_ORDERS, SearchIndex
+from animesion_desktop.core.search.nodes import Node, to_text
 from animesion_desktop.core.search.parser import parse, searches_files
 
-ORDERS = ("newest", "oldest", "path", "random")
+ORDERS = ("newest", "oldest", "path", "random", "size", "confidence", "least_confident",
+          "similarity")
 
 _INDEXES: weakref.WeakKeyDictionary[Library, SearchIndex] = weakref.WeakKeyDictionary()
 _INDEXES_LOCK = threading.Lock()
@@ -59,7 +62,7 @@ def search(
     *,
     limit: int | None = 100,
     offset: int = 0,
-    order: str = "newest",
+    order: str | None = None,
     seed: int | None = None,
     index: bool = True,
 ) -> SearchResult:
@@ -67,21 +70,33 @@ def search(
 
     ``order``: newest | oldest (when added to the library), path (by the image's first file:
     roots by path, then the path inside the root, ignoring case), random (``seed`` makes the
-    pages of one random order consistent).
+    pages of one random order consistent), size (largest file first), confidence / least_confident
+    (by the best character score; images without one last), similarity (nearest first; needs a
+    top-level ``similar:ID`` term). None: similarity for such a query, else newest.
     """
-    node = parse(query) if isinstance(query, str) else query
+    node, ranking = _prepare(lib, query)
+    if order is None:
+        order = "newest" if ranking is None else "similarity"
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; expected one of {', '.join(ORDERS)}")
     if offset < 0 or (limit is not None and limit < 0):
         raise ValueError("limit and offset must not be negative")
+    if order == "similarity" and ranking is None:
+        raise ValueError("order similarity needs a similar:ID term at the top of the query")
     if searches_files(node):
         return _search_files(lib, node, limit, offset, order, seed)
+    if ranking is not None and order == "similarity":
+        found = set(_all_ids(lib, node, index))
+        ranked = [i for i in ranking if i in found]
+        end = len(ranked) if limit is None else offset + limit
+        return SearchResult(ranked[offset:end], len(found))
     if index:
         ix = index_for(lib)
         with ix.snapshot():
             matches = ix.evaluate(node)
-            if order == "path":
-                ordered = ix.in_path_order(matches)
+            if order == "path" or order in KEY_ORDERS:
+                every = ix.path_order() if order == "path" else ix.key_order(order)
+                ordered = ix.in_order(matches, every)
                 end = len(ordered) if limit is None else offset + limit
                 return SearchResult([int(i) for i in ordered[offset:end]], len(matches))
             return SearchResult(_page(matches, limit, offset, order, seed), len(matches))
@@ -91,9 +106,23 @@ def search(
     return SearchResult(_sql_page(lib, node, limit, offset, order, seed), total)
 
 
+def _prepare(lib: Library, query: str | Node) -> tuple[Node, list[int] | None]:
+    """The tree to run (similar: terms resolved) and the similarity ranking, if any."""
+    node = parse(query) if isinstance(query, str) else query
+    return neighbours.resolve(lib, node, query if isinstance(query, str) else to_text(node))
+
+
+def _all_ids(lib: Library, node: Node, index: bool) -> list[int]:
+    if index:
+        ix = index_for(lib)
+        with ix.snapshot():
+            return [int(i) for i in ix.evaluate(node)]
+    return _sql_page(lib, node, None, 0, "oldest", None)
+
+
 def count(lib: Library, query: str | Node, *, index: bool = True) -> int:
     """How many images (or, for ``is:error``, files) match."""
-    node = parse(query) if isinstance(query, str) else query
+    node, _ranking = _prepare(lib, query)
     if index and not searches_files(node):
         ix = index_for(lib)
         with ix.snapshot():
@@ -130,6 +159,16 @@ _PATH_KEY = (
 )
 
 
+# The SQL path's key orders (KEY_ORDERS in bitmaps.py for the index): a (id, v) subquery.
+_SQL_KEYS = {
+    "size": ("SELECT image_id AS id, max(size) AS v FROM files WHERE image_id IS NOT NULL "
+             "GROUP BY image_id", "DESC"),
+    "confidence": ("SELECT id, char_score AS v FROM images", "DESC"),
+    "least_confident": ("SELECT id, char_score AS v FROM images", "ASC"),
+}
+_FILE_KEYS = {"size": "SELECT id, size AS v FROM files"}
+
+
 def _sql_page(lib: Library, node: Node, limit: int | None, offset: int, order: str,
               seed: int | None) -> list[int]:
     with lib.read() as s:
@@ -146,6 +185,13 @@ def _sql_page(lib: Library, node: Node, limit: int | None, offset: int, order: s
         bounds: dict[str, Any] = {"_limit": -1 if limit is None else limit, "_offset": offset}
         if order == "path":
             statement = (f"SELECT id FROM ({select}) ORDER BY k IS NULL, k, id "
+                         "LIMIT :_limit OFFSET :_offset")
+        elif order in _SQL_KEYS:
+            key, direction = _SQL_KEYS[order]
+            if searches_files(node):  # file ids: their own size; no score to sort by
+                key = _FILE_KEYS.get(order, "SELECT id, NULL AS v FROM files")
+            statement = (f"SELECT q.id FROM ({select}) q LEFT JOIN ({key}) k "
+                         f"ON k.id = q.id ORDER BY k.v IS NULL, k.v {direction}, q.id "
                          "LIMIT :_limit OFFSET :_offset")
         else:
             direction = "DESC" if order == "newest" else "ASC"

@@ -52,9 +52,28 @@ class DuplicateTerm:
 @dataclass(frozen=True)
 class SuggestedTerm:
     """``suggested:NAME``: images a name is proposed for (few-shot head or a named cluster's
-    propagation) and not yet decided; ``*`` is a wildcard."""
+    propagation) and not yet decided; ``*`` is a wildcard. ``fewshot:NAME`` and
+    ``propagation:NAME`` take only that source's suggestions (``source``)."""
 
     name: str
+    source: str | None = None
+    pos: int = dataclasses.field(default=0, compare=False)
+
+
+# Keys of suggestion terms -> the source they select (None: any).
+SUGGESTION_KEYS = {"suggested": None, "fewshot": "fewshot", "propagation": "propagation"}
+SIMILAR_K = 100  # images a similar:ID term matches (the image itself among them)
+
+
+@dataclass(frozen=True)
+class SimilarTerm:
+    """``similar:ID``: the :data:`SIMILAR_K` images nearest to image ID by the pack's embedding
+    (itself first). The executor finds them before the query runs and fills ``ranked`` (ids,
+    best first), which the SQL and the bitmaps then match; a query whose top level has one is
+    ordered by it."""
+
+    image_id: int
+    ranked: tuple[int, ...] | None = None
     pos: int = dataclasses.field(default=0, compare=False)
 
 
@@ -85,7 +104,8 @@ class Everything:
     """The empty query: every image."""
 
 
-Leaf = Union[TagTerm, Compare, IsTerm, PathTerm, DuplicateTerm, SuggestedTerm]
+Leaf = Union[TagTerm, Compare, IsTerm, PathTerm, DuplicateTerm, SuggestedTerm,
+             SimilarTerm]
 Node = Union[Leaf, Not, And, Or, Everything]
 
 
@@ -114,7 +134,9 @@ def to_text(node: Node) -> str:
     if isinstance(node, DuplicateTerm):
         return f"duplicate:{node.image_id}"
     if isinstance(node, SuggestedTerm):
-        return f"suggested:{node.name}"
+        return f"{node.source or 'suggested'}:{node.name}"
+    if isinstance(node, SimilarTerm):
+        return f"similar:{node.image_id}"
     if isinstance(node, PathTerm):
         return f'path:"{node.glob}"' if " " in node.glob else f"path:{node.glob}"
     if isinstance(node, Not):

@@ -24,6 +24,7 @@ from animesion_desktop.core.search.lexer import Kind, Token, tokenize
 from animesion_desktop.core.search.nodes import (
     FIELDS,
     IS_TERMS,
+    SUGGESTION_KEYS,
     And,
     Compare,
     DuplicateTerm,
@@ -34,6 +35,7 @@ from animesion_desktop.core.search.nodes import (
     Not,
     Or,
     PathTerm,
+    SimilarTerm,
     SuggestedTerm,
     TagTerm,
     leaves,
@@ -154,11 +156,15 @@ class _Parser:
                 if not rest.strip().isdigit():
                     self.error(token.offset(at), "duplicate: needs an image id, like duplicate:42")
                 return DuplicateTerm(int(rest.strip()), pos=token.pos)
-            if key == "suggested":
+            if key in SUGGESTION_KEYS:
                 name = re.sub(r"\*+", "*", normalize_name(rest))
                 if not name:
-                    self.error(token.offset(at), "suggested: needs a name, like suggested:my_oc")
-                return SuggestedTerm(name, pos=token.pos)
+                    self.error(token.offset(at), f"{key}: needs a name, like {key}:my_oc")
+                return SuggestedTerm(name, SUGGESTION_KEYS[key], pos=token.pos)
+            if key == "similar":
+                if not rest.strip().isdigit():
+                    self.error(token.offset(at), "similar: needs an image id, like similar:42")
+                return SimilarTerm(int(rest.strip()), pos=token.pos)
             if key == "path":
                 if not rest.strip():
                     self.error(token.offset(at), "path: needs a pattern, like path:wallpapers/*")

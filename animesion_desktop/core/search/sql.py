@@ -26,6 +26,7 @@ from animesion_desktop.core.search.nodes import (
     Not,
     Or,
     PathTerm,
+    SimilarTerm,
     SuggestedTerm,
     TagTerm,
 )
@@ -115,9 +116,16 @@ def leaf_predicate(leaf: Leaf, p: Params, roots: Sequence[RootInfo] | None = Non
     if isinstance(leaf, SuggestedTerm):  # core/similar/suggestions.py; decided ones drop out
         match = (f"t.name GLOB {p(glob_pattern(leaf.name))}" if "*" in leaf.name
                  else f"t.name = {p(leaf.name)}")
+        if leaf.source is not None:
+            match += f" AND s.source = {p(leaf.source)}"
         return ("EXISTS (SELECT 1 FROM suggestions s JOIN tags t ON t.id = s.tag_id "
                 f"WHERE s.image_id = i.id AND {match} AND NOT EXISTS (SELECT 1 FROM labels l "
                 "WHERE l.image_id = s.image_id AND l.tag_id = s.tag_id))")
+    if isinstance(leaf, SimilarTerm):  # neighbours found by the executor (core/search/similar)
+        if leaf.ranked is None:
+            raise ValueError("similar: terms are resolved by the executor before compiling")
+        ids = "[" + ",".join(str(int(i)) for i in leaf.ranked) + "]"
+        return f"i.id IN (SELECT value FROM json_each({p(ids)}))"
     raise TypeError(f"not a search leaf: {leaf!r}")
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import text
@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from animesion_desktop.core.jobs import Job, Progress, run_to_end
 from animesion_desktop.core.library import Library, LibraryError
+from animesion_desktop.core.library.library import LabelChange
 from animesion_desktop.core.library.tags import parse_tag
 from animesion_desktop.core.similar import fewshot, suggestions
-from animesion_desktop.core.similar.index import SimilarIndex
+from animesion_desktop.core.similar.index import SimilarIndex, default_pack
 from animesion_desktop.core.similar.vectors import normalize
 
 MAX_DISTANCE = 0.35  # cosine distance at which two groups stop merging
@@ -106,6 +107,23 @@ def cluster_unknowns(lib: Library, pack_id: int, cancel: threading.Event | None 
             for cid, (m, _d) in zip(cluster_ids, found, strict=True)]
 
 
+@dataclass(frozen=True)
+class ReclusterSummary:
+    clusters: int
+    images: int
+
+    def line(self) -> str:
+        return (f"{self.clusters} clusters of unknown characters ({self.images} images)"
+                if self.clusters else "No clusters of unknown characters found")
+
+
+def recluster(lib: Library, cancel: threading.Event | None = None) -> Job[ReclusterSummary]:
+    """Recluster the unknown images of the pack similar images use (the app's job)."""
+    pack_id, _name = default_pack(lib)
+    found = yield from cluster_unknowns(lib, pack_id, cancel)
+    return ReclusterSummary(len(found), sum(c.size for c in found))
+
+
 def list_clusters(lib: Library, pack_id: int | None = None) -> list[ClusterInfo]:
     where = "" if pack_id is None else "WHERE c.pack_id = :p"
     with lib.read() as s:
@@ -123,6 +141,9 @@ def list_clusters(lib: Library, pack_id: int | None = None) -> list[ClusterInfo]
 class Naming:
     labelled: list[int]
     proposed: list[suggestions.Suggested]
+    tag: str = ""
+    pack_id: int = 0
+    changes: list[LabelChange] = field(default_factory=list)  # what undo_naming puts back
 
 
 def _cluster_pack(lib: Library, cluster_id: int) -> int:
@@ -147,10 +168,18 @@ def name_cluster(lib: Library, cluster_id: int, name: str,
         raise LibraryError(f"images {outside} are not in cluster {cluster_id}")
     category, tag_name = parse_tag(name if ":" in name else f"character:{name}")
     tag = f"{category}:{tag_name}"
-    lib.set_label(chosen, tag, "accepted", source="user")
+    changes = lib.set_label(chosen, tag, "accepted", source="user")
     proposed = propagate(lib, pack_id, tag, propose=propose, min_score=min_score)
     run_to_end(fewshot.update(lib, pack_id))  # the head follows the new labels at once
-    return Naming(chosen, proposed)
+    return Naming(chosen, proposed, tag, pack_id, changes)
+
+
+def undo_naming(lib: Library, naming: Naming) -> None:
+    """Put the labels back as they were before ``naming``; the name's proposals and the
+    few-shot head are recomputed from the labels that remain."""
+    lib.undo(list(reversed(naming.changes)))
+    propagate(lib, naming.pack_id, naming.tag)
+    run_to_end(fewshot.update(lib, naming.pack_id))
 
 
 def propagate(lib: Library, pack_id: int, tag: str, *, propose: int = PROPOSE,

@@ -96,6 +96,12 @@ def _store_hashes(rows: list[dict[str, int]]) -> Callable[[Session], None]:
     return store
 
 
+def store_hashes(rows: list[dict[str, int]]) -> Callable[[Session], None]:
+    """The writer's work for ``{"i": image id, "h": hash}`` rows hashed elsewhere (the one-pass
+    job hashes each thumbnail as it writes it); :func:`regroup` afterwards."""
+    return _store_hashes(rows)
+
+
 def regroup(lib: Library, max_distance: int = MAX_DISTANCE) -> tuple[int, int]:
     """Recompute every group; writes only rows whose group changed. Returns (groups, images)."""
     with lib.read() as s:

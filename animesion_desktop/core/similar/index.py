@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -198,4 +199,20 @@ class SimilarIndex:
 
 def _json(ids: Sequence[int]) -> str:
     return "[" + ",".join(str(int(i)) for i in ids) + "]"
+
+
+_SHARED: weakref.WeakKeyDictionary[Library, dict[int, SimilarIndex]] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_index(lib: Library, pack_id: int) -> SimilarIndex:
+    """The one index of ``lib``'s pack, caught up with the library (what searches and the app
+    use: built once, then each call reads only what changed since)."""
+    with _SHARED_LOCK:
+        by_pack = _SHARED.setdefault(lib, {})
+        index = by_pack.get(pack_id)
+        if index is None:
+            index = by_pack[pack_id] = SimilarIndex(lib, pack_id)
+    index.refresh()
+    return index
 

@@ -2,6 +2,9 @@
 
 JPEGs are opened in draft mode, so the decoder itself scales them down by 2, 4 or 8 when the
 model needs far fewer pixels than the file has (the cheapest pixels are the ones never decoded).
+The scale follows the scan's rule (``scan.thumbnails.draft_request``: the thumbnail's size and
+the pack's input, whichever needs more), so the tagger and the one-pass job, which decodes once
+for both, hand the model the very same pixels.
 EXIF orientation is applied; transparency is kept (RGBA) so the pack's own preprocessing can
 composite it onto the colour it was trained with. Every failure becomes a :class:`DecodeError`
 with a one-line message, which the pipeline stores as that image's error record.
@@ -9,6 +12,7 @@ with a one-line message, which the pipeline stores as that image's error record.
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from collections.abc import Sequence
@@ -17,6 +21,7 @@ from PIL import Image, ImageOps
 
 from animesion_desktop.core.scan.decode import describe_image_error
 from animesion_desktop.core.scan.decode import open_image as open_lazily
+from animesion_desktop.core.scan.thumbnails import draft_request
 
 
 class DecodeError(Exception):
@@ -39,7 +44,8 @@ def upright(im: Image.Image) -> Image.Image:
 
 def open_image(path: str | os.PathLike[str], min_size: int | None = None) -> Image.Image:
     """Open ``path`` as an upright RGB or RGBA image, at least ``min_size`` on its short side
-    when the file is that large (JPEG draft scaling never goes below it).
+    when the file is that large (JPEG draft scaling never goes below it, nor below what the
+    thumbnail needs: the scale the one-pass job decodes at).
 
     Opening goes through the scanner's ``open_image``, so tagging refuses exactly what the
     scanner refuses (formats, the pixel limit) and explains failures in the same words.
@@ -49,8 +55,8 @@ def open_image(path: str | os.PathLike[str], min_size: int | None = None) -> Ima
             # Below our own pixel limit a large image is fine; PIL's warning is noise here.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with open_lazily(path) as im:
-                if min_size and im.format == "JPEG":
-                    im.draft("RGB", (min_size, min_size))
+                if im.format == "JPEG":
+                    im.draft("RGB", draft_request(im.size, min_size))
                 im.load()
                 return upright(im)
     except FileNotFoundError:
@@ -71,3 +77,24 @@ def open_first(paths: Sequence[str], min_size: int | None = None) -> tuple[Image
             error = exc
     assert error is not None
     raise error
+
+
+def read_jpeg(paths: Sequence[str]) -> tuple[str, bytes] | None:
+    """The first copy's bytes when it is a JPEG the scanner would open (format, pixel limit),
+    for a device decoder (nvJPEG); None sends the image down the PIL path, which decides."""
+    if not paths:
+        return None
+    try:
+        with open(paths[0], "rb") as f:
+            data = f.read()
+        if not data.startswith(b"\xff\xd8"):
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with open_lazily(io.BytesIO(data)) as im:  # the header only
+                # CMYK (Adobe) JPEGs: decoders disagree on the inversion; PIL decides
+                if im.format != "JPEG" or im.mode not in ("RGB", "L"):
+                    return None
+    except Exception:  # unreadable, refused, damaged: the PIL path says why, in its words
+        return None
+    return paths[0], data

@@ -2,7 +2,8 @@
 
 ``tag_images`` is a core job (a generator yielding :class:`~animesion_desktop.core.jobs.Progress`,
 returning a :class:`TagSummary`). For each pack it picks the images with a readable file and no
-run record of that pack yet (all of them with ``force``), feeds them through the
+run record of that pack yet (all of them with ``force``; for a multimodal pack also those whose
+accepted tags changed since, see ``conditioning``), feeds them through the
 :class:`~animesion_desktop.core.tagging.pipeline.Pipeline` and hands the results to the library
 writer in batched transactions (every ``FLUSH_IMAGES`` images or ``FLUSH_SECONDS``), at most two
 in flight so the writer never falls far behind. Cancelling, Ctrl-C or the process dying leaves
@@ -11,6 +12,7 @@ every committed batch in place; the next run resumes with the images that have n
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import threading
@@ -28,6 +30,12 @@ from animesion_desktop.core.jobs import Job, Progress
 from animesion_desktop.core.library import Library, LibraryError
 from animesion_desktop.core.library.schema import Pack, PackTag, Tag
 from animesion_desktop.core.library.tags import normalize_name
+from animesion_desktop.core.tagging.conditioning import (
+    known_tags,
+    record_missing_tags,
+    stale_images,
+    takes_known_tags,
+)
 from animesion_desktop.core.tagging.packs_registry import resolve_pack_path
 from animesion_desktop.core.tagging.pipeline import (
     ImageResult,
@@ -79,6 +87,8 @@ class PackRun:
     cancelled: bool = False
     precision: str | None = None  # the path that answered at the end (models.precision)
     agreement: list[dict[str, Any]] | None = None  # what auto measured against fp32
+    conditioned: int = 0  # multimodal packs: images answered conditioned on accepted tags
+    retagged: int = 0  # ... of them run again because their accepted tags changed since
 
     @property
     def done(self) -> int:
@@ -106,6 +116,9 @@ class TagSummary:
         """One line for a status bar."""
         packs = ", ".join(r.pack for r in self.runs) or "no pack"
         text = f"tagged {self.tagged} images with {packs}"
+        conditioned = sum(r.conditioned for r in self.runs)
+        if conditioned:
+            text += f" ({conditioned} conditioned on their accepted tags)"
         if self.failed:
             text += f"; {len(self.failed)} could not be read"
         return text + (" (cancelled)" if self.cancelled else "")
@@ -212,6 +225,38 @@ def load_vocabulary(lib: Library, pack_id: int, heads: Sequence[HeadLike]) -> Pa
     return PackVocabulary(pack_id, vocab)
 
 
+def tagging_vocabulary(lib: Library, pack_id: int, heads: Sequence[HeadLike],
+                       predictor: Any) -> PackVocabulary:
+    """:func:`load_vocabulary` of the pack's heads plus, for a multimodal pack, its generated
+    tags (recorded with the pack first if it was installed before they were stored)."""
+    extra = getattr(predictor, "tag_head", None)
+    if extra is None or any(h.name == extra.name for h in heads):
+        return load_vocabulary(lib, pack_id, heads)
+    heads = [*heads, extra]
+    try:
+        return load_vocabulary(lib, pack_id, heads)
+    except TaggingError:
+        lib.write(lambda session: record_missing_tags(session, pack_id, extra))
+        return load_vocabulary(lib, pack_id, heads)
+
+
+def _with_known_tags(lib: Library, pack_id: int, items: list[WorkItem], predictor: Any,
+                     run: PackRun, *, force: bool, restrict: Iterable[int] | None
+                     ) -> list[WorkItem]:
+    """A conditioned-mode pack: each image's accepted vocabulary tags, and the images whose
+    tags changed since the pack ran on them (conditioning.py) added to the work."""
+    if not takes_known_tags(predictor):
+        return items
+    given = known_tags(lib, predictor.vocabulary, predictor.max_known_tags)
+    if not force:
+        stale = stale_images(lib, pack_id, given, restrict)
+        if stale:
+            again = pending_images(lib, pack_id, force=True, restrict=stale)
+            run.retagged = len(again)
+            items = sorted([*items, *again], key=lambda it: it.image_id)
+    return [dataclasses.replace(it, known_tags=given.get(it.image_id, ())) for it in items]
+
+
 # -- running one pack -----------------------------------------------------------------------
 
 
@@ -284,9 +329,12 @@ def run_pack(
     min_size: int | None = None,
 ) -> Job[PackRun]:
     """Run one opened predictor over the pack's pending images (see the module docstring)."""
-    vocab = load_vocabulary(lib, pack.id, heads)
+    vocab = tagging_vocabulary(lib, pack.id, heads, predictor)
+    restrict = None if restrict is None else list(restrict)  # read twice below
     items = pending_images(lib, pack.id, force=force, restrict=restrict)
-    run = PackRun(pack.name, predictor.device_description, total=len(items))
+    run = PackRun(pack.name, predictor.device_description)
+    items = _with_known_tags(lib, pack.id, items, predictor, run, force=force, restrict=restrict)
+    run.total = len(items)
     stage = f"tagging {pack.name}"
     extra: dict[str, Any] = {"pack": pack.name, "device": run.device}
     yield Progress(stage, 0, run.total, extra=extra)
@@ -340,6 +388,8 @@ def _prepare_all(vocab: PackVocabulary, batch: list[ImageResult], run: PackRun) 
             raise TaggingError(f"pack {run.pack!r}: {exc}") from exc
         if stored.error is not None:
             run.failed.append((result.image_id, result.path or "", stored.error))
+        elif stored.mode == "conditioned":
+            run.conditioned += 1
         out.append(stored)
     return out
 

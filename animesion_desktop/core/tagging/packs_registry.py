@@ -3,7 +3,8 @@
 Installing converts an outside format (an Animesion checkpoint, a WD tagger folder, a Hugging
 Face classifier) into a pack first (``models.importers.import_any``), lets ``models.pack``
 validate and install it, then records it: the pack row (version, sha256 of the weights, info)
-and its vocabulary as library tags with each label's threshold (``pack_tags``), which is what
+and its vocabulary as library tags with each label's threshold (``pack_tags``; a multimodal
+pack's generated tags are general tags at its ``tag_threshold``), which is what
 thresholds at read time and the effective-tag rule use. Removing deletes the pack's
 predictions, run records and embeddings with it (foreign-key cascades) and refreshes the
 effective tags of the images it had spoken about. Labels are never touched.
@@ -196,6 +197,17 @@ def _renamed(pack_src: Path, work: Path, name: str) -> Path:
     return root
 
 
+def _recorded_heads(model_pack: Any, folder: Path) -> Sequence[Any]:
+    """The heads whose labels become the pack's vocabulary: a multimodal pack's generated
+    tags too (models.multimodal_heads), read from the installed ``folder``."""
+    if getattr(model_pack, "multimodal", None) is None:
+        return tuple(model_pack.heads)
+    from models.multimodal_heads import tagging_heads
+    from models.pack import load_pack
+
+    return tagging_heads(load_pack(folder))
+
+
 def install(
     lib: Library,
     src: str | Path,
@@ -236,6 +248,7 @@ def install(
                     "pass --replace to swap it, or --name to install beside it"
                 )
             staged = install_pack(pack_src, staging)
+            heads = _recorded_heads(model_pack, staged)
         sha = weights_sha256(staged)
         dest = _free_folder(lib, packs_dir, model_pack.name, sha)
         os.replace(staged, dest)
@@ -255,7 +268,7 @@ def install(
             touched = _delete_pack(session, old)
         pack_id = record_pack(
             session, name=model_pack.name, version=model_pack.version, sha256=sha, path=dest,
-            heads=model_pack.heads, info=info, active=active,
+            heads=heads, info=info, active=active,
         )
         effective.refresh_images(session.connection(), touched)
         return pack_id

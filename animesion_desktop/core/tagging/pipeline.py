@@ -6,6 +6,11 @@ work queue --> decode threads (PIL draft, EXIF, predictor.preprocess) --> bounde
            --> results queue --> the caller (the job), which hands them to the library writer
 ```
 
+A predictor with a device JPEG decoder (``jpeg_device`` set: CUDA, nvJPEG) gets the bytes of
+JPEG files instead: decode threads only read them, and the inference thread decodes each
+batch on the device (``predictor.jpeg_samples``); a file the device decoder refuses goes down
+the PIL path on its own, so its outcome (sample or error line) is the CPU path's.
+
 Decoding runs ahead of the model on its own threads (PIL releases the GIL while decoding and
 resizing), so the model never waits for pixels; the bounded queue keeps memory flat however
 large the library is. Only the inference thread calls ``predict``, so a device, its streams and
@@ -29,7 +34,7 @@ import numpy as np
 from PIL import Image
 
 from animesion_desktop.core.priority import lower_thread_priority
-from animesion_desktop.core.tagging.decode import DecodeError, open_first
+from animesion_desktop.core.tagging.decode import DecodeError, open_first, read_jpeg
 
 _DONE = object()
 _POLL = 0.1  # seconds between looks at the stop flags while waiting on a queue
@@ -55,6 +60,7 @@ class PredictorLike(Protocol):
 class WorkItem:
     image_id: int
     paths: tuple[str, ...]  # the image's files, best first; the first that decodes is used
+    known_tags: tuple[str, ...] = ()  # multimodal packs: tags to condition on (vocabulary's)
 
 
 @dataclass
@@ -66,6 +72,8 @@ class ImageResult:
     heads: dict[str, np.ndarray] | None = None
     embedding: np.ndarray | None = None
     error: str | None = None
+    mode: str | None = None  # multimodal packs: the mode that answered
+    conditioned_on: tuple[str, ...] = ()  # the tags given, when that mode is "conditioned"
 
 
 class InferenceError(RuntimeError):
@@ -78,6 +86,9 @@ class _Decoded:
     path: str | None
     sample: np.ndarray | None
     error: str | None
+    jpeg: bytes | None = None  # for the device decoder (then sample is None)
+    item: WorkItem | None = None  # to fall back to the PIL path
+    known_tags: tuple[str, ...] = ()
 
 
 def default_decode_threads() -> int:
@@ -107,6 +118,8 @@ class Pipeline:
         self.cancel = cancel
         self.batch_size = max(1, int(batch_size or predictor.batch_size or 1))
         self.min_size = min_size
+        self._device_jpeg = (getattr(predictor, "jpeg_device", None) is not None
+                             and hasattr(predictor, "jpeg_samples"))
         self._work: queue.SimpleQueue[WorkItem] = queue.SimpleQueue()
         for item in items:
             self._work.put(item)
@@ -227,7 +240,12 @@ class Pipeline:
                 if self._stop.is_set() or (drop_on_cancel and self.cancel.is_set()):
                     return False
 
-    def _decode_one(self, item: WorkItem) -> _Decoded:
+    def _decode_one(self, item: WorkItem, device: bool = True) -> _Decoded:
+        if device and self._device_jpeg:
+            found = read_jpeg(item.paths)
+            if found is not None:
+                return _Decoded(item.image_id, found[0], None, None, known_tags=item.known_tags,
+                                jpeg=found[1], item=item)
         try:
             image, path = open_first(item.paths, self.min_size)
         except DecodeError as exc:
@@ -238,7 +256,7 @@ class Pipeline:
             return _Decoded(item.image_id, path, None, f"cannot preprocess: {exc}")
         finally:
             image.close()
-        return _Decoded(item.image_id, path, sample, None)
+        return _Decoded(item.image_id, path, sample, None, known_tags=item.known_tags)
 
     def _decode_loop(self) -> None:
         lower_thread_priority()  # the inference thread must never wait for a core
@@ -270,9 +288,9 @@ class Pipeline:
                     if batch and not self.cancel.is_set():
                         self._run(batch)
                     break
-                if got.error is None and shape is None:
+                if got.sample is not None and shape is None:
                     shape = got.sample.shape
-                if got.error is None and got.sample.shape != shape:
+                if got.sample is not None and got.sample.shape != shape:
                     got = _Decoded(
                         got.image_id, got.path, None,
                         f"preprocessing gave shape {got.sample.shape}, expected {shape}",
@@ -289,20 +307,51 @@ class Pipeline:
         finally:
             self._put(self._results, _DONE)
 
+    def _on_device(self, batch: list[_Decoded]) -> list[_Decoded]:
+        """Decode the batch's JPEG bytes on the device; what it refuses takes the PIL path.
+        Returns the batch's samples; error results are sent on their own."""
+        jpegs = [i for i, d in enumerate(batch) if d.jpeg is not None]
+        decoded = self.predictor.jpeg_samples([batch[i].jpeg for i in jpegs])  # type: ignore[attr-defined]
+        for i, got in zip(jpegs, decoded, strict=True):
+            d = batch[i]
+            if isinstance(got, str):
+                assert d.item is not None
+                batch[i] = self._decode_one(d.item, device=False)
+            else:
+                batch[i] = _Decoded(d.image_id, d.path, got, None, known_tags=d.known_tags)
+        for d in batch:
+            if d.error is not None:
+                self._put(self._results, [ImageResult(d.image_id, d.path, error=d.error)])
+        return [d for d in batch if d.error is None]
+
     def _run(self, batch: list[_Decoded]) -> None:
-        samples: list[np.ndarray] = []
+        device = any(d.jpeg is not None for d in batch)
+        if device:
+            batch = self._on_device(batch)
+            if not batch:
+                return
+        samples: list[Any] = []
         for d in batch:
             assert d.sample is not None  # only images decoded without an error join a batch
             samples.append(d.sample)
-        x = np.stack(samples)  # [N, ...one sample's layout]
-        pred = self.predictor.predict(x)
+        # [N, ...one sample's layout]; device samples are stacked by the predictor, there
+        x = self.predictor.stack(samples) if device else np.stack(samples)  # type: ignore[attr-defined]
+        if getattr(self.predictor, "takes_known_tags", False):  # multimodal packs
+            known = [d.known_tags for d in batch]
+            pred = self.predictor.predict(x, known_tags=known)  # type: ignore[call-arg]
+        else:
+            pred = self.predictor.predict(x)
         heads = {name: np.asarray(p) for name, p in pred.heads.items()}  # each [N, C]
         emb = None if pred.embedding is None else np.asarray(pred.embedding)  # [N, D]
+        modes = getattr(pred, "modes", None)
         out = [
             ImageResult(
                 d.image_id, d.path,
                 heads={name: p[i] for name, p in heads.items()},
                 embedding=None if emb is None else emb[i],
+                mode=None if modes is None else modes[i],
+                conditioned_on=(d.known_tags if modes is not None and modes[i] == "conditioned"
+                                else ()),
             )
             for i, d in enumerate(batch)
         ]

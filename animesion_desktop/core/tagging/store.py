@@ -6,7 +6,8 @@ Kept per image and pack (thresholds apply at read time, so nothing here depends 
   reviewing a wrong guess wants to see the runners-up), plus every one at or above the floor;
 - rating labels: all of them (there are a handful);
 - every other label: scores at or above ``FLOOR``;
-- the embedding, as float16, when the predictor gives one.
+- the embedding, as float16, when the predictor gives one;
+- for a multimodal pack, the mode that answered and the tags it was given (``inference_runs``).
 
 An image's predictions for a pack are replaced wholesale each time that pack runs on it: tags
 that no longer score vanish. The write is plain executemany SQL in the writer's transaction,
@@ -15,6 +16,7 @@ and ends by refreshing the effective tags of exactly the images written.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +74,23 @@ class StoredImage:
     scores: dict[int, float]  # tag id -> score
     embedding: bytes | None
     dim: int
+    mode: str | None = None  # multimodal packs: image_only / generate / conditioned
+    conditioned_on: tuple[str, ...] = ()  # the tags the model was given, in conditioned mode
+
+
+def encode_tags(tags: Sequence[str]) -> str | None:
+    """``inference_runs.conditioned_on``: the tags given, as a JSON list (None for none)."""
+    return json.dumps(list(tags), ensure_ascii=False) if tags else None
+
+
+def decode_tags(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return ()
+    return tuple(str(t) for t in value) if isinstance(value, list) else ()
 
 
 def select_scores(vocab: PackVocabulary, heads: dict[str, np.ndarray]) -> dict[int, float]:
@@ -107,7 +126,8 @@ def prepare(vocab: PackVocabulary, result: ImageResult) -> StoredImage:
     if result.embedding is not None:
         vec = np.asarray(result.embedding, dtype="<f2").reshape(-1)  # float16, little endian
         blob, dim = vec.tobytes(), int(vec.size)
-    return StoredImage(result.image_id, None, scores, blob, dim)
+    return StoredImage(result.image_id, None, scores, blob, dim, result.mode,
+                       result.conditioned_on)
 
 
 def write_batch(session: Session, pack_id: int, batch: Iterable[StoredImage],
@@ -136,8 +156,10 @@ def write_batch(session: Session, pack_id: int, batch: Iterable[StoredImage],
     conn.exec_driver_sql("DELETE FROM predictions WHERE image_id = ? AND pack_id = ?", keys)
     conn.exec_driver_sql("DELETE FROM embeddings WHERE image_id = ? AND pack_id = ?", keys)
     conn.exec_driver_sql(
-        "INSERT OR REPLACE INTO inference_runs (image_id, pack_id, at, error) VALUES (?, ?, ?, ?)",
-        [(i, pack_id, now, s.error) for i, s in items.items()],
+        "INSERT OR REPLACE INTO inference_runs (image_id, pack_id, at, error, mode, "
+        "conditioned_on) VALUES (?, ?, ?, ?, ?, ?)",
+        [(i, pack_id, now, s.error, s.mode, encode_tags(s.conditioned_on))
+         for i, s in items.items()],
     )
     rows = [
         (i, pack_id, tag_id, score)

@@ -1,8 +1,8 @@
-"""Batch accept: "accept every prediction of character X above score S".
+"""Batch accept: "accept every prediction of character X above score S" (or of a tag).
 
 The count and a strip of the lowest-scoring images it would accept follow the slider live
-(read on a worker, stale answers dropped), so the reviewer sees the doubtful end before
-confirming. Confirming pushes one undo step.
+(read on the controller's read lane, where only the newest answer of each kind lands), so the
+reviewer sees the doubtful end before confirming. Confirming pushes one undo step.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from PySide6.QtWidgets import (
 
 from animesion_desktop.core import views
 from animesion_desktop.core.review import BatchPreview
-from animesion_desktop.ui.review.controller import ReviewController
-from animesion_desktop.ui.workers import TaskRunner
+from animesion_desktop.ui.review.controller import GENERAL, ReviewController
 
 STRIP_ICON = 96
 
@@ -38,10 +37,9 @@ class BatchDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Accept every prediction above a score")
         self.controller = controller
-        self._reads = TaskRunner(parent=self)
         self.preview: BatchPreview | None = None
         self.tag = QLineEdit(tag)
-        self.tag.setPlaceholderText("character:name")
+        self.tag.setPlaceholderText("character:name or general:tag")
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.score = QDoubleSpinBox()
@@ -61,7 +59,7 @@ class BatchDialog(QDialog):
         self.buttons.accepted.connect(self._confirm)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
-        form.addRow("Character", self.tag)
+        form.addRow("Character or tag", self.tag)
         form.addRow("Score at least", self.score)
         form.addRow("", self.slider)
         layout = QVBoxLayout(self)
@@ -77,6 +75,7 @@ class BatchDialog(QDialog):
         self.tag.textChanged.connect(lambda _t: self._debounce.start())
         controller.batch_previewed.connect(self._show)
         self.score.setValue(round(score, 2))
+        self._debounce.stop()  # asked for right here, not a second time 80 ms later
         self._ask()
 
     def _score_changed(self, value: float) -> None:
@@ -87,7 +86,14 @@ class BatchDialog(QDialog):
 
     def _ask(self) -> None:
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
-        self.controller.preview_batch(self.tag.text().strip(), self.score.value())
+        self.controller.preview_batch(self.tag_text(), self.score.value())
+
+    def tag_text(self) -> str:
+        """The tag typed; a bare name is a character, or a general tag in that queue."""
+        text = self.tag.text().strip()
+        if text and ":" not in text and self.controller.queue == GENERAL:
+            return f"general:{text}"
+        return text
 
     def _show(self, preview: BatchPreview) -> None:
         self.preview = preview
@@ -97,7 +103,8 @@ class BatchDialog(QDialog):
         self.count.setText(f"{preview.count:,} undecided images score ≥ {preview.threshold:.2f} "
                            f"for {preview.tag}" if preview.tag else "Name a character")
         self.strip.clear()
-        lib = self.controller.lib
+        controller = self.controller
+        lib = controller.lib
         ids = [i for i, _ in preview.lowest]
         scores = dict(preview.lowest)
 
@@ -116,7 +123,7 @@ class BatchDialog(QDialog):
                 item.setData(Qt.ItemDataRole.UserRole, image_id)
                 self.strip.addItem(item)
 
-        self._reads.run(load, loaded)
+        controller.reads.run(f"batch-strip-{id(self):x}", load, loaded)
 
     def _confirm(self) -> None:
         if self.preview is None or self.preview.count == 0:

@@ -1,19 +1,20 @@
-"""Full images for review, decoded on worker threads and kept in a small cache.
+"""Images for review and the viewer: decoded on read-lane workers, kept in a small cache.
 
-The page asks for the current image and the next few (prefetch), so a decision usually shows
-an image that is already decoded. An unreadable file falls back to its thumbnail.
+``decode`` runs on a worker (QImage and QImageReader are safe off the GUI thread; QPixmap is
+not). The controller asks the read lane for the current image and the next few (read ahead),
+so a decision usually shows an image that is already decoded. An unreadable file falls back
+to its thumbnail.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QImageReader
 
-from animesion_desktop.ui.workers import TaskRunner
-
-MAX_SIDE = 1280
+MAX_SIDE = 1280  # review shows one image in a window: no need to hold more pixels
+FULL_SIDE = 16_384  # the viewer's full size, bounded so a corrupt header cannot ask for GBs
 
 
 def decode(paths: tuple[str, ...], max_side: int = MAX_SIDE) -> QImage:
@@ -33,17 +34,12 @@ def decode(paths: tuple[str, ...], max_side: int = MAX_SIDE) -> QImage:
     return QImage()
 
 
-class ImageLoader(QObject):
-    ready = Signal(int, QImage)  # image id, image (null if nothing could be decoded)
+class ImageCache:
+    """The last few decoded images by image id (GUI thread only)."""
 
-    def __init__(self, cache_size: int = 16, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        pool = QThreadPool(self)
-        pool.setMaxThreadCount(2)
-        self._runner = TaskRunner(pool, parent=self)
+    def __init__(self, size: int = 16) -> None:
         self._cache: OrderedDict[int, QImage] = OrderedDict()
-        self._pending: set[int] = set()
-        self._cache_size = cache_size
+        self._size = size
 
     def get(self, image_id: int) -> QImage | None:
         image = self._cache.get(image_id)
@@ -51,16 +47,17 @@ class ImageLoader(QObject):
             self._cache.move_to_end(image_id)
         return image
 
-    def request(self, image_id: int, *paths: str) -> None:
-        if image_id in self._cache or image_id in self._pending:
-            return
-        self._pending.add(image_id)
-        self._runner.run(lambda: decode(paths), lambda img: self._store(image_id, img),
-                         lambda _msg: self._store(image_id, QImage()))
+    def __contains__(self, image_id: object) -> bool:
+        return image_id in self._cache
 
-    def _store(self, image_id: int, image: QImage) -> None:
-        self._pending.discard(image_id)
+    def ids(self) -> set[int]:
+        return set(self._cache)
+
+    def put(self, image_id: int, image: QImage) -> None:
         self._cache[image_id] = image
-        while len(self._cache) > self._cache_size:
+        self._cache.move_to_end(image_id)
+        while len(self._cache) > self._size:
             self._cache.popitem(last=False)
-        self.ready.emit(image_id, image)
+
+    def clear(self) -> None:
+        self._cache.clear()

@@ -1,8 +1,10 @@
 """The review page: the image large, the top-5 guesses as buttons with bars, one key each.
 
-Keys: Enter or A accept the top guess, R reject it, 1–5 pick a candidate (accepting it and
-rejecting the top guess), N none of these, arrows or J/K move, Ctrl+Z undo. Buttons never take
-the focus, so every key reaches the page.
+Two queues, switched by the tabs above the image: characters (who is this?) and general tags
+(does the image show this tag?). Keys: Enter or A accept the top guess (the tag), R reject it,
+1–5 pick a candidate (accepting it and rejecting the top guess), N none of these (characters
+only), arrows or J/K move, Ctrl+Z undo. Buttons and tabs never take the focus, so every key
+reaches the page.
 """
 
 from __future__ import annotations
@@ -17,15 +19,24 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
 
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.review import TOP_K, Decision
+from animesion_desktop.ui.review import controller as session
 from animesion_desktop.ui.review.controller import ReviewController
+from animesion_desktop.ui.suggestion_list import SuggestionStrip
 
 ORDER_NAMES = {"confidence": "Least confident first", "character": "Grouped by character"}
+CHARACTER, GENERAL, QUEUES = session.CHARACTER, session.GENERAL, session.QUEUES
+QUEUE_NAMES = {CHARACTER: "Characters", GENERAL: "General tags"}
+TITLES = {CHARACTER: "Who is this?", GENERAL: "Does it show this tag?"}
+KEYS = {CHARACTER: "1–5 pick · ←/→ or J/K move · Ctrl+Z undo · Esc back to the grid",
+        GENERAL: "←/→ or J/K move · Ctrl+Z undo · Esc back to the grid"}
+NOTHING = {CHARACTER: "no undecided character guesses", GENERAL: "no undecided general tags"}
 
 
 class ImageCanvas(QWidget):
@@ -90,18 +101,24 @@ class CandidateRow(QWidget):
         self.button.clicked.connect(lambda: self.picked.emit(self.index))
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)
-        self.bar.setFormat("%p %")
-        self.bar.setFixedWidth(120)
+        # The figure beside the bar, not on it: text across the fill's edge is hard to read.
+        self.bar.setTextVisible(False)
+        self.bar.setFixedSize(84, 12)
+        self.percent = QLabel()
+        self.percent.setFixedWidth(40)
+        self.percent.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.button, 1)
         row.addWidget(self.bar)
+        row.addWidget(self.percent)
 
     def show_candidate(self, name: str | None, score: float = 0.0) -> None:
         self.setVisible(name is not None)
         if name is not None:
             self.button.setText(f"{self.index + 1}   {name}")
             self.bar.setValue(round(score * 100))
+            self.percent.setText(f"{score * 100:.0f} %" if score >= 0.005 else "< 1 %")
 
 
 class QueryEdit(QLineEdit):
@@ -123,6 +140,12 @@ class ReviewPage(QWidget):
         self.lib = lib
         self.controller = controller or ReviewController(lib, parent=self)
         c = self.controller
+        self.queues = QTabBar()
+        for key in QUEUES:
+            self.queues.addTab(QUEUE_NAMES[key])
+        self.queues.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.queues.setDrawBase(False)
+        self.queues.currentChanged.connect(lambda _i: self.reopen())
         self.order = QComboBox()
         for key, name in ORDER_NAMES.items():
             self.order.addItem(name, key)
@@ -141,10 +164,13 @@ class ReviewPage(QWidget):
             row.picked.connect(lambda i: self.controller.decide(Decision.PICK, i))
         self.state = QLabel()
         self.state.setWordWrap(True)
+        self.title = QLabel(TITLES[CHARACTER])
+        self.title.setStyleSheet("font-weight: bold; font-size: 14pt;")
         self.accept_button = self._button("Accept  (A / Enter)", lambda: c.decide(Decision.ACCEPT))
         self.reject_button = self._button("Reject  (R)", lambda: c.decide(Decision.REJECT))
         self.none_button = self._button("None of these  (N)", lambda: c.decide(Decision.NONE))
         self.batch_button = self._button("Accept all above a score…", self.open_batch)
+        self.suggested = SuggestionStrip(lib)  # few-shot / propagation names (issue 13)
         self._layout()
         if own_undo_shortcut:
             undo = c.undo_stack.createUndoAction(self, "Undo")
@@ -166,13 +192,12 @@ class ReviewPage(QWidget):
 
     def _layout(self) -> None:
         top = QHBoxLayout()
+        top.addWidget(self.queues)
         top.addWidget(self.order)
         top.addWidget(self.filter, 1)
         top.addWidget(self.progress)
         side = QVBoxLayout()
-        title = QLabel("Who is this?")
-        title.setStyleSheet("font-weight: bold; font-size: 14pt;")
-        side.addWidget(title)
+        side.addWidget(self.title)
         for row in self.rows:
             side.addWidget(row)
         side.addSpacing(8)
@@ -182,11 +207,13 @@ class ReviewPage(QWidget):
         side.addSpacing(8)
         side.addWidget(self.batch_button)
         side.addWidget(self.state)
+        side.addWidget(self.suggested)
         side.addStretch(1)
         keys = QLabel("1–5 pick · ←/→ or J/K move · Ctrl+Z undo · Esc back to the grid")
         keys.setWordWrap(True)
         keys.setStyleSheet("color: gray;")
         side.addWidget(keys)
+        self.keys = keys  # the queue's keys: set in reopen
         panel = QWidget()
         panel.setLayout(side)
         panel.setFixedWidth(320)
@@ -201,34 +228,60 @@ class ReviewPage(QWidget):
         outer.addLayout(body, 1)
 
     # -- behaviour ----------------------------------------------------------------------------
+    @property
+    def queue(self) -> str:
+        return QUEUES[max(0, self.queues.currentIndex())]
+
+    def set_queue(self, queue: str) -> None:
+        """Switch to ``queue`` (reopens it when it changes, like a click on its tab)."""
+        self.queues.setCurrentIndex(QUEUES.index(queue))
+
     def reopen(self) -> None:
-        self.controller.open(self.filter.text().strip(), self.order.currentData())
+        queue = self.queue
+        general = queue == GENERAL
+        # The general queue has one order; grouping is by character.
+        self.order.setEnabled(not general)
+        self.none_button.setVisible(not general)
+        self.title.setText(TITLES[queue])
+        self.keys.setText(KEYS[queue])
+        order = "confidence" if general else self.order.currentData()
+        self.controller.open(self.filter.text().strip(), order, queue)
         self.canvas.setFocus()
 
     def _refresh(self) -> None:
         c = self.controller
         image_id = c.current_id
         if image_id is None:
-            done = bool(c.ids)
-            self.canvas.show_image(-1, None, "All done: every image in this queue has a decision."
-                                   if done else "Nothing to review: no undecided character "
-                                   "guesses" + (" match this search." if c.query else "."))
+            if c.more_coming:
+                text = "Loading the next entries…"
+            elif c.keys:
+                text = "All done: everything in this queue has a decision."
+            else:
+                text = f"Nothing to review: {NOTHING[c.queue]}" + (
+                    " match this search." if c.query else ".")
+            self.canvas.show_image(-1, None, text)
             self.where.clear()
             self.state.clear()
             for row in self.rows:
                 row.show_candidate(None)
+            self.suggested.show_for(None)
             return
+        self.suggested.show_for(image_id)
         item = c.current
         self.canvas.show_image(image_id, c.images.get(image_id), "Loading…")
         if item is None:
+            # Not the previous image's guesses while this one's are on their way.
+            for row in self.rows:
+                row.show_candidate(None)
+            self.where.setText(f"{c.pos + 1:,} / {c.total:,}")
             return
-        self.where.setText(f"{c.pos + 1:,} / {len(c.ids):,}   {item.path}")
+        self.where.setText(f"{c.pos + 1:,} / {c.total:,}   {item.path}")
         for i, row in enumerate(self.rows):
             cand = item.candidates[i] if i < len(item.candidates) else None
             row.show_candidate(None if cand is None else cand.name,
                                0.0 if cand is None else cand.score)
         self.state.setText("✔ decided (a new decision replaces it)"
-                           if image_id in c.decided else "")
+                           if c.current_key in c.decided else "")
 
     def _image_arrived(self, image_id: int) -> None:
         if image_id == self.controller.current_id:

@@ -39,7 +39,7 @@ def test_queue_is_least_confident_first_and_shows_top_five(qtbot, page, review_l
     lib, ids = review_lib
     assert page.controller.ids == [ids[1], ids[2], ids[4], ids[0]]
     assert page.rows[0].button.text().endswith("bob")
-    assert page.rows[0].bar.value() == 40
+    assert page.rows[0].bar.value() == 40 and page.rows[0].percent.text() == "40 %"
     assert page.rows[2].button.text().endswith("carol")
     assert not page.rows[3].isVisibleTo(page)
     assert "0 decided · 4 left" in page.progress.text()
@@ -127,6 +127,11 @@ def test_batch_accept_with_live_count_and_one_undo(qtbot, page, review_lib) -> N
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     assert ok.text() == "Accept on 3 images"
     qtbot.waitUntil(lambda: dialog.strip.count() == 3, timeout=T)
+    # the strip: the images it would accept, lowest score first
+    strip = [dialog.strip.item(i) for i in range(3)]
+    assert [it.text() for it in strip] == ["0.30", "0.70", "0.90"]
+    assert [it.data(Qt.ItemDataRole.UserRole) for it in strip] == [ids[1], ids[4], ids[0]]
+    assert dialog.count.text() == "3 undecided images score ≥ 0.30 for character:alice"
     with qtbot.waitSignal(page.controller.written, timeout=T):
         qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
     assert all(labels(lib, i) == {"character:alice": ("accepted", "user")}
@@ -137,3 +142,34 @@ def test_batch_accept_with_live_count_and_one_undo(qtbot, page, review_lib) -> N
         qtbot.keyClick(page.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert all(labels(lib, i) == {} for i in ids)  # one step undid the whole batch
     assert "0 decided · 4 left" in page.progress.text()
+
+
+def test_pick_the_third_candidate_and_progress_per_minute(qtbot, page, review_lib) -> None:
+    lib, ids = review_lib
+    times = iter([0.0, 30.0, 60.0])
+    page.controller.clock = lambda: next(times)
+    key(qtbot, page, Qt.Key.Key_3)  # image 1: carol (third), not bob
+    assert labels(lib, ids[1]) == {"character:carol": ("accepted", "user"),
+                                   "character:bob": ("rejected", "user")}
+    assert page.progress.text() == "1 decided · 3 left · – / min"
+    key(qtbot, page, Qt.Key.Key_R)
+    key(qtbot, page, Qt.Key.Key_A)
+    # three decisions at 0, 30 and 60 s: two intervals in a minute
+    assert page.progress.text() == "3 decided · 1 left · 2.0 / min"
+
+
+def test_the_strip_model_passes_the_model_tester(qtbot, qtmodeltester, page) -> None:
+    with qtbot.waitSignal(page.controller.batch_previewed, timeout=T):
+        qtbot.mouseClick(page.batch_button, Qt.MouseButton.LeftButton)
+    dialog = page.batch_dialog
+    qtbot.waitUntil(lambda: dialog.strip.count() > 0, timeout=T)
+    qtmodeltester.check(dialog.strip.model())
+
+
+def test_a_click_on_a_candidate_button_picks_it(qtbot, page, review_lib) -> None:
+    lib, ids = review_lib
+    with qtbot.waitSignal(page.controller.written, timeout=T):
+        qtbot.mouseClick(page.rows[1].button, Qt.MouseButton.LeftButton)  # alice, not bob
+    assert labels(lib, ids[1]) == {"character:alice": ("accepted", "user"),
+                                   "character:bob": ("rejected", "user")}
+    assert not page.rows[1].button.hasFocus()  # the keys still reach the page
