@@ -16,6 +16,7 @@ from animesion_desktop.core import views
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.scan import ensure_thumbnail
 from animesion_desktop.core.search import search
+from animesion_desktop.core.search.neighbours import shown_order  # similar: nearest first
 from animesion_desktop.ui.image_model import ImageListModel, ImageRow
 from animesion_desktop.ui.lanes import ReadLane
 
@@ -72,7 +73,7 @@ class GridController(QObject):
             self._model.page_size
 
         def do() -> tuple[list[int], int, str]:
-            result = search(lib, query, limit=limit, offset=0, order=order)
+            result = search(lib, query, limit=limit, offset=0, order=shown_order(query, order))
             return list(result.ids), int(result.total), result.kind
 
         def done(result: tuple[list[int], int, str]) -> None:
@@ -104,7 +105,7 @@ class GridController(QObject):
         lib, query, model, order = self._lib, self._shown or "", self._model, self._order
 
         def do() -> list[int]:
-            return list(search(lib, query, limit=limit, offset=offset, order=order).ids)
+            return list(search(lib, query, limit=limit, offset=offset, order=shown_order(query, order)).ids)
 
         def done(ids: list[int]) -> None:
             model.append_ids(generation, offset, ids)
@@ -122,7 +123,7 @@ class GridController(QObject):
         generation, offset = model.generation, model.next_offset
 
         def do() -> list[int]:
-            return list(search(lib, query, limit=None, offset=offset, order=order).ids)
+            return list(search(lib, query, limit=None, offset=offset, order=shown_order(query, order)).ids)
 
         def done(ids: list[int]) -> None:
             if model.append_ids(generation, offset, ids, complete=True) or model.complete:

@@ -96,9 +96,12 @@ class GridView(QAbstractItemView):
         return QSize(self._cell)
 
     def set_thumbnail_size(self, thumb: int) -> None:
+        top = self._top_index() if self.model() is not None else QModelIndex()
         self.setIconSize(QSize(thumb, thumb))
         self._cell = cell_size(thumb)
         self._relayout()
+        if top.isValid():  # the image that was at the top stays in the top line
+            self.scrollTo(top, QAbstractItemView.ScrollHint.PositionAtTop)
 
     def _columns(self) -> int:
         return max(1, self.viewport().width() // max(1, self._cell.width()))

@@ -26,6 +26,7 @@ from animesion_desktop.core.roots import plural
 from animesion_desktop.core.scan import PurgeSummary, purge_missing
 from animesion_desktop.core.search import count
 from animesion_desktop.ui.lanes import OrderedLane, ReadLane
+from animesion_desktop.ui.sidebar import after_first_page
 from animesion_desktop.ui.tables import RowTable, row_table_view
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ class ProblemsActions(QObject):
         window.statusBar().addPermanentWidget(self.count_button)
         window.jobs.finished.connect(lambda *_a: self.recount())
         window.watch.changed.connect(lambda *_a: self.recount())
-        self.recount()
+        after_first_page(window, self.recount)
 
     def recount(self) -> None:
         lib = self.window.lib

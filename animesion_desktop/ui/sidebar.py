@@ -8,6 +8,7 @@ drops (core/roots.py) and runs on the ordered write lane.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -302,5 +303,22 @@ def install_sidebar(window: MainWindow) -> Sidebar:
     window.labels.changed.connect(lambda *_a: later.start())
     window.jobs.finished.connect(lambda *_a: bar.refresh())
     window.watch.changed.connect(lambda *_a: later.start())
-    bar.refresh()
+    after_first_page(window, bar.refresh)
     return bar
+
+
+def after_first_page(window: MainWindow, fn: Callable[[], None], wait_ms: int = 1500) -> None:
+    """Call ``fn`` once the grid's first answer landed (or after ``wait_ms`` if no search
+    runs): start-up reads that walk the whole library in Python (the folder trees, the problem
+    counts) would otherwise hold the GIL while the first page is being painted."""
+    done = False
+
+    def once(*_args: object) -> None:
+        nonlocal done
+        if not done:
+            done = True
+            window.grid_controller.searched.disconnect(once)
+            fn()
+
+    window.grid_controller.searched.connect(once)
+    QTimer.singleShot(wait_ms, window, once)

@@ -131,6 +131,21 @@ def test_image_only_then_conditioned_on_accepted_tags(tmp_path, capsys) -> None:
                                                        abs=1e-5)
 
 
+def test_the_status_line_counts_the_conditioned_images(tmp_path, capsys) -> None:
+    import threading
+
+    from animesion_desktop.core.jobs import run_to_end
+    from animesion_desktop.core.tagging import tag_images
+
+    libpath, pics, _ = setup(tmp_path, capsys)
+    with Library.open(libpath) as lib:
+        ids = [lib.image_for_path(str(p)) for p in pics]
+        lib.set_label([ids[0], ids[2]], "hat", "accepted")
+        lib.set_label([ids[1]], "hat", "accepted", source="import:csv")  # not the user's
+        summary = run_to_end(tag_images(lib, None, threading.Event()))
+    assert summary.line() == "tagged 3 images with vilt (2 conditioned on their accepted tags)"
+
+
 def test_a_pack_without_the_conditioned_mode_never_uses_it(tmp_path, capsys) -> None:
     libpath, pics, ref = setup(tmp_path, capsys, modes=["image_only", "generate"])
     assert cli(libpath, "tag") == 0
@@ -153,6 +168,13 @@ def test_scan_and_tag_in_one_pass_stores_generated_tags(tmp_path, capsys) -> Non
     assert cli(libpath, "scan", "--tag", str(tmp_path / "pics")) == 0
     pack = show(libpath, pics[1], capsys)
     assert pack["mode"] == "generate" and "hat" in scores(pack, "general")
+    # a rescan that tags (Add folder, Rescan in the app) brings stale guesses up to date too
+    assert cli(libpath, "label", str(pics[1]), "-a", "glasses") == 0
+    capsys.readouterr()
+    assert cli(libpath, "scan", "--tag", str(tmp_path / "pics")) == 0
+    assert "1 conditioned on their accepted tags" in capsys.readouterr().out
+    assert show(libpath, pics[1], capsys)["conditioned_on"] == ["glasses"]
+    assert show(libpath, pics[0], capsys)["mode"] == "generate"
 
 
 def test_a_pack_installed_before_generated_tags_were_stored_gets_them(tmp_path, capsys) -> None:

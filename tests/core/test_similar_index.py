@@ -119,6 +119,25 @@ def test_the_ivf_set_finds_the_true_neighbours(lib: Library) -> None:
     assert not set(ivf.search(x[0], 10)[0]) & set(ids[:10].tolist())
 
 
+def test_ivf_queries_run_on_one_thread_and_leave_the_setting_alone() -> None:
+    import faiss
+
+    x = vectors.normalize(np.random.default_rng(1).standard_normal((800, 16)))
+    ivf = vectors.IvfSet(16, x)
+    ivf.add(np.arange(800, dtype=np.int64), x)
+    faiss.omp_set_num_threads(2)
+    seen: list[int] = []
+    real = ivf._index.search
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(faiss.omp_get_max_threads())
+        return real(*args, **kwargs)
+
+    ivf._index.search = spy
+    assert len(ivf.search(x[3], 5)[0]) == 5
+    assert seen == [1] and faiss.omp_get_max_threads() == 2
+
+
 def test_default_pack_needs_embeddings(lib: Library, tmp_path: Path) -> None:
     with pytest.raises(LibraryError, match="no active pack has stored embeddings"):
         default_pack(lib)

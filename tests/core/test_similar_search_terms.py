@@ -154,3 +154,12 @@ def test_search_json_orders_similar_nearest_first(tmp_path: Path, capsys) -> Non
     assert main(["--library", str(libpath), "search", f"similar:{ids[4]}", "--json"]) == 0
     got = [row["image_id"] for row in json.loads(capsys.readouterr().out)]
     assert got == [ids[4], ids[3], ids[2], ids[1], ids[0]]
+
+
+def test_the_grid_shows_a_similar_query_nearest_first() -> None:
+    from animesion_desktop.core.search.neighbours import shown_order
+
+    assert shown_order("similar:3 blue", "path") == "similarity"
+    assert shown_order("blue (similar:3 | red)", "path") == "path"  # not a top-level term
+    assert shown_order("blue", "oldest") == "oldest"
+    assert shown_order("blue (", "oldest") == "oldest"  # the search reports the error

@@ -273,6 +273,8 @@ class _Pass:
             lane.run.tagged += rest.tagged
             lane.run.failed.extend(rest.failed)
             lane.run.seconds += rest.seconds
+            lane.run.conditioned += rest.conditioned  # multimodal packs (tagging/conditioning)
+            lane.run.retagged += rest.retagged
             lane.run.precision, lane.run.agreement = rest.precision, rest.agreement
             lane.run.device = rest.device
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from animesion_desktop.core.library import Library, LibraryError
 from animesion_desktop.core.search.errors import QueryError
 from animesion_desktop.core.search.nodes import SIMILAR_K, And, Node, Not, Or, SimilarTerm
+from animesion_desktop.core.search.parser import parse
 from animesion_desktop.core.similar.index import default_pack, shared_index
 
 
@@ -24,6 +25,17 @@ def resolve(lib: Library, node: Node, query: str) -> tuple[Node, list[int] | Non
         if isinstance(child, SimilarTerm) and child.ranked is not None:
             return resolved, list(child.ranked)
     return resolved, None
+
+
+def shown_order(query: str, chosen: str) -> str:
+    """The grid's order for ``query``: nearest first when its top level has a ``similar:``
+    term (that is the point of asking), else the order the user chose."""
+    try:
+        node = parse(query)
+    except QueryError:
+        return chosen  # the search itself reports the error
+    top = node.children if isinstance(node, And) else (node,)
+    return "similarity" if any(isinstance(c, SimilarTerm) for c in top) else chosen
 
 
 def _has_similar(node: Node) -> bool:

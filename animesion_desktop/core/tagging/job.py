@@ -116,6 +116,9 @@ class TagSummary:
         """One line for a status bar."""
         packs = ", ".join(r.pack for r in self.runs) or "no pack"
         text = f"tagged {self.tagged} images with {packs}"
+        conditioned = sum(r.conditioned for r in self.runs)
+        if conditioned:
+            text += f" ({conditioned} conditioned on their accepted tags)"
         if self.failed:
             text += f"; {len(self.failed)} could not be read"
         return text + (" (cancelled)" if self.cancelled else "")

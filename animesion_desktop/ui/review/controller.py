@@ -143,7 +143,7 @@ class ReviewController(QObject):
                 return ids, len(ids), None, []
             tags = TagQueue(lib, query)
             page = tags.page()
-            return [e.key for e in page], tags.count(), tags, page
+            return [e.key for e in page], len(tags), tags, page
 
         self._read("queue", read, self._queue_arrived)
 
@@ -200,9 +200,10 @@ class ReviewController(QObject):
 
     def _show(self) -> None:
         self._want_current()
+        self.current_changed.emit()  # painted now (see ReviewPage), before any read-ahead
+        # starts: a worker decoding would share the interpreter with that paint
         self._read_ahead()
         self._want_page()
-        self.current_changed.emit()
         self.progress_changed.emit(self.progress_text())
 
     def _want_current(self) -> None:

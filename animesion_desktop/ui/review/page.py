@@ -26,10 +26,12 @@ from PySide6.QtWidgets import (
 
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.review import TOP_K, Decision
-from animesion_desktop.ui.review.controller import CHARACTER, GENERAL, QUEUES, ReviewController
+from animesion_desktop.ui.review import controller as session
+from animesion_desktop.ui.review.controller import ReviewController
 from animesion_desktop.ui.suggestion_list import SuggestionStrip
 
 ORDER_NAMES = {"confidence": "Least confident first", "character": "Grouped by character"}
+CHARACTER, GENERAL, QUEUES = session.CHARACTER, session.GENERAL, session.QUEUES
 QUEUE_NAMES = {CHARACTER: "Characters", GENERAL: "General tags"}
 TITLES = {CHARACTER: "Who is this?", GENERAL: "Does it show this tag?"}
 KEYS = {CHARACTER: "1–5 pick · ←/→ or J/K move · Ctrl+Z undo · Esc back to the grid",
