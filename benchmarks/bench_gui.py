@@ -174,7 +174,7 @@ def run(lib_path: Path, args: argparse.Namespace) -> int:
         window.show()
         clock = Clock(app, window.grid, window.model)
         window.grid_controller.run_search("")
-        after_first_page(window, steady_gc)  # as ui/app.py starts the window
+        after_first_page(window, lambda: steady_gc(window))  # as ui/app.py starts the window
         clock.spin(lambda: window.model.rowCount() > 0 and clock.last_full > t0)
         ready = clock.last_full - t0
         clock.spin(lambda: clock.last_thumbs > t0, timeout=10)

@@ -184,40 +184,46 @@ def stage_costs(pack_dir: Path, cache: Path, paths: list[Path],
     predictor = open_predictor(pack, device="cpu", cache_dir=cache, precision=PRECISION)
     n = len(paths)
     out: list[tuple[str, float]] = []
+    clock = [cpu_seconds()]
 
-    def timed(name: str, fn: Callable[[], object]) -> object:
-        c0 = cpu_seconds()
-        got = fn()
-        out.append((name, (cpu_seconds() - c0) * 1000 / n))
-        return got
+    def lap(name: str) -> None:
+        now = cpu_seconds()
+        out.append((name, (now - clock[0]) * 1000 / n))
+        clock[0] = cpu_seconds()
 
-    datas = timed("read + SHA-256", lambda: [read_and_hash(os.fsencode(p), p.stat().st_size)[1]
-                                             for p in paths])
-
-    def decode_all() -> list[Image.Image]:
-        ims = []
-        for data in datas:  # type: ignore[union-attr]
-            im = open_lazily(io.BytesIO(data))
-            im.draft("RGB", draft_request(im.size, size))
-            im.load()
-            ims.append(im)
-        return ims
-
-    ims = timed("open + draft decode", decode_all)
-    smalls = timed("thumbnail resize", lambda: [make_thumbnail(im, at_least=size)
-                                                for im in ims])  # type: ignore[union-attr]
+    datas: list[bytes] = []
+    for p in paths:
+        data = read_and_hash(os.fsencode(p), p.stat().st_size)[1]
+        assert data is not None
+        datas.append(data)
+    lap("read + SHA-256")
+    ims: list[Image.Image] = []
+    for data in datas:
+        im = open_lazily(io.BytesIO(data))
+        im.draft("RGB", draft_request(im.size, size))
+        im.load()
+        ims.append(im)
+    lap("open + draft decode")
+    smalls = [make_thumbnail(im, at_least=size) for im in ims]
+    lap("thumbnail resize")
     thumbs.mkdir(exist_ok=True)
-    encoded = timed("thumbnail encode + write", lambda: [
-        (lambda b, i: (write_thumbnail(b, thumbs / f"{i}.jpg"), b)[1])(encode_thumbnail(t), i)
-        for i, t in enumerate(smalls)])  # type: ignore[arg-type]
-    timed("perceptual hash (thumbnail bytes)", lambda: [phash(Image.open(io.BytesIO(b)))
-                                                        for b in encoded])  # type: ignore[union-attr]
-    samples = timed("upright + preprocess", lambda: [predictor.preprocess(upright(im))
-                                                     for im in ims])  # type: ignore[union-attr]
-    batch = np.stack(samples)  # type: ignore[arg-type]
-    timed(f"model ({predictor.precision}), batch 8", lambda: [predictor.predict(batch[i:i + 8])
-                                          for i in range(0, n, 8)])
-    timed("(a) only: the tagger's open + decode", lambda: [open_image(p, size) for p in paths])
+    encoded: list[bytes] = []
+    for i, small in enumerate(smalls):
+        encoded.append(encode_thumbnail(small))
+        write_thumbnail(encoded[-1], thumbs / f"{i}.jpg")
+    lap("thumbnail encode + write")
+    for data in encoded:
+        phash(Image.open(io.BytesIO(data)))
+    lap("perceptual hash (thumbnail bytes)")
+    samples = [predictor.preprocess(upright(im)) for im in ims]
+    lap("upright + preprocess")
+    batch = np.stack(samples)
+    for i in range(0, n, 8):
+        predictor.predict(batch[i:i + 8])
+    lap(f"model ({predictor.precision}), batch 8")
+    for p in paths:
+        open_image(p, size)
+    lap("(a) only: the tagger's open + decode")
     predictor.close()
     return out
 
@@ -285,7 +291,10 @@ def bench_model(work: Path, arch: str, size: int, root: Path, paths: list[Path],
           f"(b)/(c) = {b[0] / c[0]:.2f};  CPU per file (a)/(b) = {a[1] / b[1]:.2f}")
     if stages:
         print(f"    CPU ms per file of each piece, alone on one thread ({stages} files):")
-        for name, ms in stage_costs(pack_dir, cache, paths[:stages], work / "stage-thumbs"):
+        # on a worker thread like the runs (libgomp's spinning on the main thread inflates CPU)
+        costs = on_thread(lambda: stage_costs(pack_dir, cache, paths[:stages],
+                                              work / "stage-thumbs"))
+        for name, ms in costs:
             print(f"      {name:<38}: {ms:6.2f}")
         shutil.rmtree(work / "stage-thumbs", ignore_errors=True)
     return ok

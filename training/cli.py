@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path,
                    help="adapter file (default: PACK/identity.safetensors, where the app looks)")
     p.add_argument("--views", type=int, default=4, help="augmented copies of each image")
-    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--steps", type=int, default=100)
     p.add_argument("--hidden", type=int, default=256, help="the adapter's hidden width")
     p.add_argument("--max-minutes", type=float, default=3.0,
                    help="time budget of the adapter's training (embedding comes first)")

@@ -37,12 +37,12 @@ PACK_WEIGHT_FILES = ("weights.safetensors", "model.onnx", "model.safetensors")  
 @dataclass(frozen=True)
 class MetricConfig:
     hidden: int = 256
-    steps: int = 400
+    steps: int = 100
     batch: int = 128  # images per step (two views each)
     lr: float = 2e-3
     weight_decay: float = 0.05
     temperature: float = 0.1
-    instance_weight: float = 0.5
+    instance_weight: float = 2.0
     seed: int = 0
     max_seconds: float | None = None  # stop early when this much training time is spent
 

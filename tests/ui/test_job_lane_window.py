@@ -45,10 +45,14 @@ def test_add_folder_during_background_tagging_is_queued_not_dropped(
         qtbot, ui, lib: Library, tmp_path: Path, monkeypatch, dialogs) -> None:
     """Defect i: it was refused with "Another job is running", and the background job's later
     failure then popped a dialog."""
+    import animesion_desktop.core.indexing as indexing
     import animesion_desktop.core.tagging as tagging
 
     tagging_run = Gate(error="no active model pack")
     monkeypatch.setattr(tagging, "tag_images", tagging_run)
+    # The watcher's one pass tags arrivals itself; what it leaves (a pack failed, say) goes on
+    # to a background tagging job. Here it leaves everything, so that job runs.
+    monkeypatch.setattr(indexing, "still_untagged", lambda _lib, ids: list(ids))
     window = ui.open_window(qtbot, lib)
     window.watch.sync()
     qtbot.waitUntil(lambda: window.watch.watcher is not None)
@@ -87,14 +91,14 @@ def test_a_long_job_does_not_hold_up_searches_or_labels(
         qtbot, ui, lib: Library, monkeypatch) -> None:
     """Defect h: jobs, reads and writes shared the global pool (one thread on a one-core
     machine): a running job made every search and label wait behind it."""
-    import animesion_desktop.core.scan as scan
+    import animesion_desktop.core.indexing as indexing
 
     global_pool = QThreadPool.globalInstance()
     before = global_pool.maxThreadCount()
     global_pool.setMaxThreadCount(1)
     try:
         job = Gate()
-        monkeypatch.setattr(scan, "scan_roots", job)
+        monkeypatch.setattr(indexing, "index_and_tag", job)  # what Rescan runs
         window = ui.open_window(qtbot, lib, wait=False)
         qtbot.waitUntil(lambda: window.model.rowCount() == 4)
         window.act_scan.trigger()

@@ -1,0 +1,51 @@
+"""Full collections wait for a still window, and do collect what piled up."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from PySide6.QtCore import QObject, Signal
+
+from animesion_desktop.ui.idle_gc import IdleCollector
+
+
+class _Activity(QObject):
+    moved = Signal()
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_full_collections_run_when_idle_and_free_cycles(qtbot) -> None:
+    before = gc.get_threshold()
+    owner = QObject()
+    activity = _Activity()
+    collector = IdleCollector([activity.moved], owner, idle_ms=50)
+    try:
+        assert gc.get_threshold()[2] > 10**6  # no automatic full collection any more
+        cycle = _Cycle()
+        gone = weakref.ref(cycle)
+        gc.collect(1)  # let it reach the oldest generation, where only a full collection looks
+        del cycle
+        activity.moved.emit()  # activity restarts the wait
+        qtbot.waitUntil(lambda: collector.collections >= 1, timeout=5000)
+        assert gone() is None
+    finally:
+        owner.deleteLater()
+        qtbot.waitUntil(lambda: gc.get_threshold() == before, timeout=5000)
+
+
+def test_the_app_starts_the_idle_collector_after_the_first_page(qtbot, ui, lib) -> None:
+    from animesion_desktop.ui.app import steady_gc
+
+    before = gc.get_threshold()
+    window = ui.open_window(qtbot, lib)
+    steady_gc(window)
+    try:
+        assert isinstance(window.idle_gc, IdleCollector)
+        window.grid.verticalScrollBar().setValue(0)
+    finally:
+        gc.set_threshold(*before)
