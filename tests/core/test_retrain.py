@@ -169,7 +169,10 @@ def test_ctrl_c_on_the_command_stops_training_and_installs_nothing(labelled, tmp
     proc = subprocess.Popen(
         [sys.executable, "-m", "animesion_desktop.cli", *db, "retrain", "--minutes", "5",
          "--work", str(work), "--", "--model", "shallow", "--epochs", "1000", "--workers", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A terminal's Ctrl-C: SIGINT at its default in the child, whatever an earlier test in
+        # this process left it at (an ignored SIGINT is inherited, and the command would ignore it).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (work / "run" / "config.yaml").exists():  # the trainer has started
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
