@@ -33,7 +33,13 @@ class IdleCollector(QObject):
         self._timer.setInterval(idle_ms)
         self._timer.timeout.connect(self._collect)
         for signal in activity:
-            signal.connect(self._timer.start)  # (re)start: collect only after a still spell
+            # (Re)start: collect only after a still spell. Never connect ``start`` itself: a
+            # signal's argument (a scroll bar's value) would become the interval, and at value 0
+            # every paint was followed by a full collection.
+            signal.connect(self._restart)
+        self._timer.start()
+
+    def _restart(self, *_args: object) -> None:
         self._timer.start()
 
     def _collect(self) -> None:

@@ -49,3 +49,26 @@ def test_the_app_starts_the_idle_collector_after_the_first_page(qtbot, ui, lib) 
         window.grid.verticalScrollBar().setValue(0)
     finally:
         gc.set_threshold(*before)
+
+
+def test_scrolling_to_the_top_does_not_collect_on_every_paint(qtbot, ui, lib) -> None:
+    """A scroll bar's valueChanged(int) once reached QTimer.start(int): the value became the
+    wait, so back at the top (value 0) every paint was followed at once by a full collection
+    (160 ms each with 100,000 rows loaded: every query after a scroll paid for several)."""
+    from animesion_desktop.ui.app import steady_gc
+    from animesion_desktop.ui.idle_gc import IDLE_MS
+
+    before = gc.get_threshold()
+    window = ui.open_window(qtbot, lib)
+    steady_gc(window)
+    try:
+        collector = window.idle_gc
+        bar = window.grid.verticalScrollBar()
+        bar.valueChanged.emit(0)  # what the bar sends when the user scrolls back to the top
+        window.grid.viewport().repaint()
+        assert collector._timer.interval() == IDLE_MS
+        bar.valueChanged.emit(7)
+        assert collector._timer.interval() == IDLE_MS
+        assert collector._timer.isActive()
+    finally:
+        gc.set_threshold(*before)
