@@ -42,7 +42,7 @@ class GridController(QObject):
         self._order = "newest"  # one of core.search ORDERS; a new order is a new answer
         model.page_wanted.connect(self._load_page)
         model.rows_wanted.connect(self._load_rows)
-        model.thumbnail_wanted.connect(self._load_thumbnail)
+        model.thumbnails_wanted.connect(self._load_thumbnails)
 
     @property
     def query(self) -> str:
@@ -141,17 +141,19 @@ class GridController(QObject):
 
         self._reads.run(None, do, lambda rows: self._model.add_rows(epoch, rows))
 
-    def _load_thumbnail(self, image_id: int, image_hash: str) -> None:
-        lib = self._lib
-        path = views.thumbnail_file(lib, image_hash)
+    def _load_thumbnails(self, wanted: list[tuple[int, str]]) -> None:
+        lib, model = self._lib, self._model
+        paths = [(image_id, views.thumbnail_file(lib, image_hash)) for image_id, image_hash in wanted]
 
-        def do() -> QImage:
-            # QImage (unlike QPixmap) may be built off the GUI thread. A lost cache entry is
-            # rebuilt from one of the image's files.
-            image = QImage(path)
-            if image.isNull() and ensure_thumbnail(lib, image_id) is not None:
+        def do() -> list[tuple[int, QImage]]:
+            # QImage (unlike QPixmap) may be built off the GUI thread, and its decoding lets go
+            # of the interpreter lock. A lost cache entry is rebuilt from one of its files.
+            loaded = []
+            for image_id, path in paths:
                 image = QImage(path)
-            return image
+                if image.isNull() and ensure_thumbnail(lib, image_id) is not None:
+                    image = QImage(path)
+                loaded.append((image_id, image))
+            return loaded
 
-        self._reads.run(None, do, lambda img: self._model.add_thumbnail(image_id, img),
-                        priority=_THUMB_PRIORITY)
+        self._reads.run(None, do, model.add_thumbnails, priority=_THUMB_PRIORITY)

@@ -23,6 +23,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSize,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
@@ -49,7 +50,10 @@ class ImageListModel(QAbstractListModel):
 
     page_wanted = Signal(int, int, int)  # generation, offset, limit
     rows_wanted = Signal(int, list)  # epoch, list[int]: ids whose ImageRow is needed
-    thumbnail_wanted = Signal(int, str)  # image id, hash
+    # [(image id, hash), ...]: every thumbnail a paint asked for, in one request. One read and
+    # one answer a screenful (not one a cell) keeps the workers' Python work, and so the GUI
+    # thread's waits for the interpreter lock, small while the grid scrolls.
+    thumbnails_wanted = Signal(list)
     about_to_diff = Signal()  # views anchor their scroll position on these two
     diffed = Signal()
 
@@ -72,6 +76,7 @@ class ImageListModel(QAbstractListModel):
         self._requested_rows: set[int] = set()
         self._thumbs: OrderedDict[int, QIcon] = OrderedDict()
         self._requested_thumbs: set[int] = set()
+        self._thumb_queue: list[tuple[int, str]] = []
         self._placeholder = self._make_placeholder(icon_size)
 
     @staticmethod
@@ -257,8 +262,7 @@ class ImageListModel(QAbstractListModel):
                 self._thumbs.move_to_end(image_id)
                 return icon
             if row is not None and image_id not in self._requested_thumbs:
-                self._requested_thumbs.add(image_id)
-                self.thumbnail_wanted.emit(image_id, row.hash)
+                self._want_thumbnail(image_id, row.hash)
             return self._placeholder
         if row is None:
             return "…" if role == Qt.ItemDataRole.DisplayRole else None
@@ -282,6 +286,17 @@ class ImageListModel(QAbstractListModel):
         batch = [i for i in self._ids[row : row + ROW_BATCH]
                  if i not in self._rows and i not in self._requested_rows]
         self._request(batch)
+
+    def _want_thumbnail(self, image_id: int, image_hash: str) -> None:
+        self._requested_thumbs.add(image_id)
+        if not self._thumb_queue:  # the first of this paint: ask once the paint is over
+            QTimer.singleShot(0, self, self._flush_thumbnails)
+        self._thumb_queue.append((image_id, image_hash))
+
+    def _flush_thumbnails(self) -> None:
+        wanted, self._thumb_queue = self._thumb_queue, []
+        if wanted:
+            self.thumbnails_wanted.emit(wanted)
 
     def _request(self, image_ids: list[int]) -> None:
         if image_ids:
@@ -335,14 +350,20 @@ class ImageListModel(QAbstractListModel):
     def cached_rows(self) -> int:
         return len(self._rows)
 
-    def add_thumbnail(self, image_id: int, image: QImage) -> None:
-        self._requested_thumbs.discard(image_id)
-        if image.isNull() or image_id not in self._row_of:
-            return
-        self._thumbs[image_id] = QIcon(QPixmap.fromImage(image))
+    def add_thumbnails(self, images: Sequence[tuple[int, QImage]]) -> None:
+        """Thumbnails a worker loaded (a null image: none could be had): one repaint for all."""
+        changed = []
+        for image_id, image in images:
+            self._requested_thumbs.discard(image_id)
+            row = self._row_of.get(image_id)
+            if image.isNull() or row is None:
+                continue
+            self._thumbs[image_id] = QIcon(QPixmap.fromImage(image))
+            self._thumbs.move_to_end(image_id)
+            changed.append(row)
         while len(self._thumbs) > THUMB_CACHE:
             self._thumbs.popitem(last=False)
-        self._emit_changed([self._row_of[image_id]], [Qt.ItemDataRole.DecorationRole])
+        self._emit_changed(changed, [Qt.ItemDataRole.DecorationRole])
 
     def _emit_changed(self, rows: list[int], roles: list[Qt.ItemDataRole]) -> None:
         # One signal per contiguous run, so a change in two far rows does not repaint the range.

@@ -72,3 +72,30 @@ def test_scrolling_to_the_top_does_not_collect_on_every_paint(qtbot, ui, lib) ->
         assert collector._timer.isActive()
     finally:
         gc.set_threshold(*before)
+
+
+def test_idle_collections_freeze_survivors_and_a_thorough_one_frees_them(qtbot,
+                                                                         monkeypatch) -> None:
+    """What survives an idle collection is frozen (later ones scan only what is new); a cycle
+    frozen alive and dropped afterwards is still freed, by the periodic thorough collection."""
+    from animesion_desktop.ui import idle_gc
+
+    monkeypatch.setattr(idle_gc, "THOROUGH_EVERY", 2)
+    before = gc.get_threshold()
+    owner = QObject()
+    activity = _Activity()
+    collector = IdleCollector([activity.moved], owner, idle_ms=20)
+    try:
+        kept = _Cycle()
+        gone = weakref.ref(kept)
+        activity.moved.emit()
+        qtbot.waitUntil(lambda: collector.collections == 1, timeout=5000)
+        assert gc.get_freeze_count() > 0
+        assert not any(o is kept for o in gc.get_objects())  # frozen: out of a collection's reach
+        del kept  # now garbage, but frozen: only a thorough collection can find it
+        activity.moved.emit()
+        qtbot.waitUntil(lambda: collector.collections == 2, timeout=5000)
+        assert gone() is None
+    finally:
+        owner.deleteLater()
+        qtbot.waitUntil(lambda: gc.get_threshold() == before, timeout=5000)

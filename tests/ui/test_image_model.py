@@ -24,9 +24,9 @@ def test_rows_and_thumbnails_are_requested_not_loaded(qtbot) -> None:
     model = ImageListModel(32)
     model.reset([5, 6, 7], 3)
     wanted: list[list[int]] = []
-    thumbs: list[tuple[int, str]] = []
+    thumbs: list[list[tuple[int, str]]] = []
     model.rows_wanted.connect(lambda _epoch, ids: wanted.append(ids))
-    model.thumbnail_wanted.connect(lambda i, h: thumbs.append((i, h)))
+    model.thumbnails_wanted.connect(thumbs.append)
     idx = model.index(0)
     assert idx.data(IMAGE_ID_ROLE) == 5
     assert idx.data(Qt.ItemDataRole.DisplayRole) == "…"
@@ -37,12 +37,15 @@ def test_rows_and_thumbnails_are_requested_not_loaded(qtbot) -> None:
         model.add_rows(0, [row(5), row(6), row(7)])
     assert idx.data(Qt.ItemDataRole.DisplayRole) == "5.png"
     assert idx.data(HASH_ROLE) == f"{5:064x}"
-    idx.data(Qt.ItemDataRole.DecorationRole)
-    assert thumbs == [(5, f"{5:064x}")]
+    with qtbot.waitSignal(model.thumbnails_wanted):  # once the paint that asked is over
+        idx.data(Qt.ItemDataRole.DecorationRole)
+        model.index(1).data(Qt.ItemDataRole.DecorationRole)
+        idx.data(Qt.ItemDataRole.DecorationRole)  # already asked for: not again
+    assert thumbs == [[(5, f"{5:064x}"), (6, f"{6:064x}")]]  # one request for both
     img = QImage(8, 8, QImage.Format.Format_RGB32)
     img.fill(QColor("red"))
     with qtbot.waitSignal(model.dataChanged) as changed:
-        model.add_thumbnail(5, img)
+        model.add_thumbnails([(5, img), (7, QImage())])  # 7: none to be had
     assert Qt.ItemDataRole.DecorationRole in changed.args[2]
 
 
