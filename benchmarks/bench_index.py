@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default="resnet18:128,vit_b16:128")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=None)
-    parser.add_argument("--precision", default="int8", choices=("auto", "fp32", "int8", "bf16"),
+    parser.add_argument("--precision", default="int8", choices=("auto", "fp32", "int8", "bf16", "fp16"),
                         help="what the packs run in (default int8: see the module docstring)")
     parser.add_argument("--stages", type=int, default=100,
                         help="files to time each piece of work on (0: skip)")

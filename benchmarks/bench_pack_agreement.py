@@ -72,7 +72,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", type=Path, default=Path("/work/bench/train-runs/default-10"),
                     help="a training run folder (best.pt, splits.json)")
-    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "int8", "bf16"))
+    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "int8", "bf16", "fp16"))
     args = ap.parse_args()
     run = args.run
     if not (run / "best.pt").is_file():

@@ -1,15 +1,17 @@
 """Precision policy: fp32 unless a faster path has been shown to agree with it.
 
-``auto`` (the default) answers in fp32 while it compares each candidate fast path with fp32
-on the first ``CHECK_IMAGES`` images a predictor is given (the user's own pictures of this run,
-or a pack's validation images when ``animesion-train evaluate`` runs it). A candidate is kept
-only if the top-1 of every softmax head is identical on at least 99 % of them and no score
-differs by more than 0.02; otherwise the next, milder candidate is tried, and fp32 stays when
-none agrees. The decision and its measurements are written beside the installed pack (its
+``auto`` (the default) answers in fp32 while it compares each candidate fast path (on the CPU
+int8, on CUDA fp16 then bf16 autocast) with fp32 on the first ``CHECK_IMAGES`` images a
+predictor is given (the user's own pictures of this run, or a pack's validation images when
+``animesion-train evaluate`` runs it). A candidate is kept only if the top-1 of every softmax
+head is identical on at least 99 % of them and no score differs by more than 0.02; otherwise
+the next candidate (a milder int8, or bf16's wider range) is tried, and fp32 stays when none
+agrees. The decision and its measurements are written beside the installed pack (its
 cache folder, named by the weights' hash), so later runs start on the chosen path at once and
 ``animesion packs info`` can show them.
 
-``fp32``, ``int8`` and ``bf16`` are explicit choices and are not checked.
+``fp32``, ``int8``, ``bf16`` and ``fp16`` are explicit choices and are not checked (int8 is a
+CPU path and fp16 a CUDA one: elsewhere the backend runs fp32 and says so).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-PRECISIONS = ("auto", "fp32", "int8", "bf16")
+PRECISIONS = ("auto", "fp32", "int8", "bf16", "fp16")
 MIN_TOP1_AGREEMENT = 0.99
 MAX_SCORE_DIFF = 0.02
 CHECK_IMAGES = 64  # also what a CNN's int8 graph is calibrated on
@@ -37,8 +39,11 @@ LABELS = {
     "fp32": "fp32",
     "int8": "int8",
     "int8-partial": "int8 (first half of the blocks; the rest fp32)",
-    "bf16": "bf16",
-    "checking": "fp32 (checking int8 against it)",
+    # bf16 is autocast on the CPU (asked for) and on CUDA (asked for, or kept by auto); the
+    # device is named beside it wherever it is shown
+    "bf16": "bf16 (autocast)",
+    "fp16": "fp16 (CUDA autocast)",
+    "checking": "fp32 (checking a faster path against it)",
 }
 
 Output = tuple[np.ndarray | None, dict[str, np.ndarray]]  # (embedding [N, D], probs per head)
@@ -83,7 +88,10 @@ def measure(precision: str, reference: Mapping[str, np.ndarray],
         fast = candidate[head]
         images = len(ref)
         if ref.size:
-            diff = max(diff, float(np.abs(ref - fast).max()))
+            # A NaN score (fp16 overflow) must fail, not vanish: NaN compares false, so max()
+            # below would drop it. 1.0 is as far as a probability can move (plain JSON too).
+            gap = np.nan_to_num(np.abs(ref - fast), nan=1.0, posinf=1.0)
+            diff = max(diff, float(gap.max()))
         if activations.get(head) == "softmax" and len(ref):
             top1 = min(top1, float(np.mean(ref.argmax(1) == fast.argmax(1))))
     return Agreement(precision, images, top1, diff)
@@ -233,7 +241,7 @@ def status_text(device_type: str, precision: str, device_name: str | None = None
     device = {"cpu": "CPU", "cuda": "CUDA", "mps": "MPS"}.get(device_type, device_type.upper())
     shown = "int8 (partly)" if precision == "int8-partial" else precision
     if precision == "checking":
-        shown = "fp32 (checking int8)"
+        shown = "fp32 (checking autocast)" if device_type == "cuda" else "fp32 (checking int8)"
     return " · ".join([device, *([device_name] if device_name else []), shown])
 
 

@@ -51,7 +51,7 @@ HELP = {
     "synthetic_seed": "synthetic: seed of the characters",
     "synthetic_image_seed": "synthetic: seed of the pictures (default: the character seed)",
 }
-PRECISION_CHOICES = ("auto", "fp32", "int8", "bf16")
+PRECISION_CHOICES = ("auto", "fp32", "int8", "bf16", "fp16")
 CHOICES = {"dataset": DATASET_KINDS, "scheduler": SCHEDULERS, "optimizer": OPTIMIZERS,
            "recipe": ("auto", "finetune", "scratch")}
 # Multimodal (ViLT) training: training.multimodal_train
@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="packs: --no-optimize is --precision fp32")
     p.add_argument("--precision", choices=PRECISION_CHOICES,
                    help="packs: auto (default; a fast path only once it agrees with fp32), "
-                   "fp32, int8 or bf16")
+                   "fp32, int8, bf16 or fp16")
     p.add_argument("--device")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--workers", type=int)
@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device")
     p.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                    help="auto (default; a fast path only once it agrees with fp32), fp32, "
-                   "int8 or bf16")
+                   "int8, bf16 or fp16")
 
     p = sub.add_parser("synthetic", help="draw a toy-characters data set (export format)")
     p.add_argument("--out", type=Path, required=True)

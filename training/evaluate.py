@@ -88,7 +88,7 @@ def predict_pack(
     precision: str | None = None,
 ) -> tuple[Outputs, dict[str, Any]]:
     """Probabilities of a pack on `samples`, decoded on threads as the app's pipeline does.
-    ``precision``: auto, fp32, int8 or bf16 (None: auto if ``optimize``, else fp32)."""
+    ``precision``: auto, fp32, int8, bf16 or fp16 (None: auto if ``optimize``, else fp32)."""
     from models.backends import open_predictor  # imports a backend only when evaluating one
 
     encoder = TargetEncoder(space)

@@ -52,7 +52,7 @@ def infer(
     pack_path: Path | str, images: list[Path | str], *, top: int = 5, device: str | None = None,
     optimize: bool = True, save_dir: Path | str | None = None, precision: str | None = None,
 ) -> list[ImageResult]:
-    """``precision``: auto, fp32, int8 or bf16 (None: auto if ``optimize``, else fp32)."""
+    """``precision``: auto, fp32, int8, bf16 or fp16 (None: auto if ``optimize``, else fp32)."""
     from models.backends import open_predictor
 
     pack: ModelPack = load_pack(pack_path)

@@ -44,7 +44,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--device", default=None, help="with --tag: cpu, cuda, mps (default: best)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N",
                    help="with --tag: images per model batch (default: the pack's)")
-    p.add_argument("--precision", choices=("auto", "fp32", "int8", "bf16"), default=None,
+    p.add_argument("--precision", choices=("auto", "fp32", "int8", "bf16", "fp16"),
+                   default=None,
                    help="with --tag: as for `animesion tag` (default: auto)")
     p.set_defaults(run=run)
 

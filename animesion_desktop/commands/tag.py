@@ -35,9 +35,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", metavar="D", help="auto (default), cpu, cuda, cuda:N or mps")
     p.add_argument("--force", action="store_true",
                    help="run again on images the pack has already seen (replaces their results)")
-    p.add_argument("--precision", choices=("auto", "fp32", "int8", "bf16"), default="auto",
+    p.add_argument("--precision", choices=("auto", "fp32", "int8", "bf16", "fp16"),
+                   default="auto",
                    help="auto (default): fp32 until a faster path has agreed with it on the "
-                   "first images; fp32, int8 or bf16 as asked")
+                   "first images; fp32, int8 (CPU), bf16 or fp16 (CUDA) as asked")
     p.add_argument("--batch-size", type=_positive, metavar="N",
                    help="images per model call (default: the pack's choice for the device)")
     p.set_defaults(run=run)

@@ -20,9 +20,8 @@ from typing import Any
 VERSION = 2
 FILENAME = "settings.json"
 DEVICES = ("auto", "cpu", "cuda", "mps")
-# What models.precision accepts (no backend has an fp16 path): a value the tag jobs would
-# refuse must not be a choice here.
-PRECISIONS = ("auto", "fp32", "int8", "bf16")
+# What models.precision accepts: a value the tag jobs would refuse must not be a choice here.
+PRECISIONS = ("auto", "fp32", "int8", "bf16", "fp16")
 # The grid's sorts (core.search ORDERS but random, which has no meaning to keep).
 GRID_ORDERS = ("newest", "oldest", "path", "size", "confidence", "least_confident")
 

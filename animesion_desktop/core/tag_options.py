@@ -21,7 +21,7 @@ from animesion_desktop.core.library import Library
 
 class TagOptions(TypedDict):
     device: str | None  # None: the best device there is (CUDA > MPS > CPU)
-    precision: str  # models.precision: auto | fp32 | int8 | bf16
+    precision: str  # models.precision: auto | fp32 | int8 | bf16 | fp16
 
 
 def options_from(settings: st.Settings) -> TagOptions:

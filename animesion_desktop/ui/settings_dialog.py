@@ -43,8 +43,10 @@ class SettingsDialog(QDialog):
         self.precision = QComboBox()
         self.precision.addItems(st.PRECISIONS)
         self.precision.setCurrentText(settings.precision)
-        self.precision.setToolTip("auto: a faster path (int8) only where it agrees with fp32 "
-                                  "on the pack's images; fp32, int8, bf16: as chosen")
+        self.precision.setToolTip("auto: a faster path (int8 on the CPU, fp16/bf16 autocast "
+                                  "on CUDA) only where it agrees with fp32 on the pack's "
+                                  "images; fp32, int8, bf16, fp16: as chosen (int8 needs the "
+                                  "CPU, fp16 CUDA)")
         self.watching = QCheckBox("Follow changes in the library's folders while the app is open")
         self.watching.setChecked(settings.watching)
         self.rescan = QCheckBox("Rescan every folder when the app starts")

@@ -24,9 +24,10 @@ def open_predictor(
 ) -> Predictor:
     """Load ``pack`` (a ModelPack, or a pack folder/.zip path) on ``device`` (None = auto).
 
-    ``precision`` is auto, fp32, int8 or bf16 (models.precision; None: ``auto`` when
-    ``optimize``, else fp32). ``auto`` uses a fast path (int8 for ViTs, onnxruntime int8 for
-    CNNs) only once it has agreed with fp32 on the first images; multimodal (ViLT) packs run
+    ``precision`` is auto, fp32, int8, bf16 or fp16 (models.precision; None: ``auto`` when
+    ``optimize``, else fp32). ``auto`` uses a fast path (on the CPU int8 for ViTs, onnxruntime
+    int8 for CNNs; on CUDA fp16, then bf16, autocast) only once it has agreed with fp32 on the
+    first images; multimodal (ViLT) packs run
     in fp32 (``vilt_backend``); Hugging Face packs stay fp32
     unless int8 is asked for; ``optimize`` also enables onnxruntime's graph optimisation. ``cache_dir`` keeps artifacts a fast path derives
     from the pack (a CNN's calibrated int8 graph) across runs; None keeps nothing. A .zip pack is extracted to a temporary folder that

@@ -2,18 +2,18 @@
 
 ``precision`` (models.precision): ``fp32`` runs the eager model as trained; ``auto`` (the
 default) starts in fp32 and moves to a fast path only once that path has agreed with fp32 on
-the first images; ``int8`` and ``bf16`` are taken as asked. The CPU fast paths: ViTs get int8
-dynamic quantization of the encoder's Linear layers (the heads and the IFA pooling stay fp32;
-the milder candidate quantizes only the first half of the blocks); CNNs are exported to ONNX
-and run by onnxruntime (fp32, or int8 calibrated on the first images, cnn_onnx.py).
+the first images; ``int8``, ``bf16`` and ``fp16`` are taken as asked (int8 on the CPU only,
+fp16 on CUDA only; elsewhere fp32 with a warning). The CPU fast paths: ViTs get int8 dynamic
+quantization of the encoder's Linear layers (the heads and the IFA pooling stay fp32; the
+milder candidate quantizes only the first half of the blocks); CNNs are exported to ONNX and
+run by onnxruntime (fp32, or int8 calibrated on the first images, cnn_onnx.py). On CUDA the
+fast paths are fp16 autocast, then bf16 autocast where the GPU has it (autocast.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,10 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from models.backends.autocast import AUTOCAST_DTYPES, autocast_paths, autocast_runner
 from models.backends.base import Prediction, Predictor, activate
 from models.backends.cnn_onnx import CALIBRATION, OnnxCnnRunner, export_cnn
 from models.backends.feeding import (
-    HostStager,
     choose_batch_size,
     jpeg_decoder_available,
     jpeg_samples,
@@ -150,17 +150,21 @@ class TorchPredictor(Predictor):
         self.jpeg_device: torch.device | None = (
             self.device if self.device.type == "cuda" and jpeg_decoder_available() else None)
         self._notes: list[str] = []
-        if self.device.type != "cpu" and asked in ("auto", "int8"):
-            if asked == "int8":
-                self.warnings.append("int8 is a CPU path; running in fp32 on this device")
+        kind = self.device.type
+        if asked == "int8" and kind != "cpu":
+            self.warnings.append("int8 is a CPU path; running in fp32 on this device")
             self._runner, self._precision = self._eager(), "fp32"
-        elif asked == "fp32":
+        elif asked == "fp16" and kind != "cuda":
+            self.warnings.append("fp16 is a CUDA path (autocast); running in fp32 on this "
+                                 "device")
             self._runner, self._precision = self._eager(), "fp32"
-        elif asked == "bf16":
-            if self.device.type == "cpu" and not cpu_supports_bf16():
+        elif asked == "fp32" or (asked == "auto" and kind not in ("cpu", "cuda")):
+            self._runner, self._precision = self._eager(), "fp32"  # MPS: nothing checked yet
+        elif asked in AUTOCAST_DTYPES:
+            if asked == "bf16" and kind == "cpu" and not cpu_supports_bf16():
                 self.warnings.append("this CPU has no native bfloat16: bf16 is emulated and "
                                      "slower than fp32")
-            self._runner, self._precision = self._bf16(), "bf16"
+            self._runner, self._precision = self._autocast(asked), asked
         elif asked == "int8":
             self._runner, self._precision = self._int8_explicit()
         else:
@@ -178,29 +182,15 @@ class TorchPredictor(Predictor):
         return {h.name: activate(np.asarray(logits[h.name], dtype=np.float32), h.activation)
                 for h in self.pack.heads}
 
-    def _eager(self, model: AnimesionModel | None = None, autocast: torch.dtype | None = None,
-               channels_last: bool = False) -> Runner:
-        net = model if model is not None else self.model
-        if channels_last:
-            net = net.to(memory_format=torch.channels_last)
+    def _eager(self, model: AnimesionModel | None = None) -> Runner:
+        return autocast_runner(model if model is not None else self.model, self.device,
+                               self._activate)
 
-        stager = HostStager(self.device)  # CUDA: pinned buffers, non-blocking copies
-
-        def run(batch: np.ndarray) -> Output:
-            x = stager.to_device(batch)
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with torch.inference_mode(), _autocast(self.device, autocast):
-                features = net.forward_features(x)  # [N, D]
-                logits = net.forward_head(features)
-            raw = {k: v.float().cpu().numpy() for k, v in logits.items()}
-            return features.float().cpu().numpy(), self._activate(raw)
-
-        return run
-
-    def _bf16(self) -> Runner:
-        cnn = self.model.family != "vit"
-        return self._eager(autocast=torch.bfloat16, channels_last=cnn)
+    def _autocast(self, name: str) -> Runner:
+        """The model under autocast in ``name`` (fp16 or bf16) on its own device."""
+        return autocast_runner(self.model, self.device, self._activate,
+                               dtype=AUTOCAST_DTYPES[name],
+                               channels_last=self.model.family != "vit")
 
     def _onnx_runner(self, runner: OnnxCnnRunner) -> Runner:
         def run(batch: np.ndarray) -> Output:
@@ -242,42 +232,56 @@ class TorchPredictor(Predictor):
     def _auto(self) -> tuple[Runner, str]:
         """The recorded decision for this pack, else an AgreementGate over the candidates."""
         record = read_record(self._record_path())
-        cnn = self.model.family != "vit"
-        if record is not None and record.get("device") == self.device.type:
+        if record is not None and record.get("device") != self.device.type:
+            record = None  # decided on another device: check again here
+        # onnxruntime runs CNNs here on the CPU only; on CUDA the eager model is the reference
+        onnx = self.model.family != "vit" and self.device.type == "cpu"
+        if record is not None:
             chosen = str(record["precision"])
             # A recorded fast path starts at once: no fp32 graph is exported for it (that
             # export costs seconds, paid on every Add folder or watcher flush otherwise).
-            fast = None if chosen == "fp32" else self._build_recorded(chosen, None)
+            fast = None if chosen == "fp32" else self._build_recorded(chosen)
             if fast is not None:
                 self.agreement = list(record.get("checked") or [])
-                if cnn:
+                if onnx and chosen not in AUTOCAST_DTYPES:
                     self._notes.append("onnxruntime")
                 return fast, chosen
         reference: Runner = self._eager()
         fp32_onnx: OnnxCnnRunner | None = None
-        if cnn:
+        if onnx:
             # onnxruntime's fp32 graph computes what the eager model does (to ~1e-6), faster.
             fp32_onnx = export_cnn(self.model, self.pack.input.size,
                                    [h.name for h in self.pack.heads], quantize=False)
             if fp32_onnx is not None:
                 reference = self._onnx_runner(fp32_onnx)
                 self._notes.append("onnxruntime")
-        if record is not None and record.get("device") == self.device.type:
+        if record is not None and record["precision"] == "fp32":
             self.agreement = list(record.get("checked") or [])
-            chosen = str(record["precision"])
-            if chosen == "fp32":
-                return reference, chosen
-        candidates: list[tuple[str, CandidateBuilder]]
-        if cnn:
-            candidates = [("int8", self._cnn_int8_candidate(fp32_onnx))] if fp32_onnx else []
-        else:
-            candidates = [("int8", lambda samples: self._vit_int8()),
-                          ("int8-partial", lambda samples: self._vit_int8(0.5))]
+            return reference, "fp32"
+        candidates = self._candidates(fp32_onnx)
         if not candidates:
             return reference, "fp32"
         self._gate = AgreementGate(reference, candidates, self._activations,
                                    window=CHECK_IMAGES, on_decided=self._decided)
         return self._gate, "checking"
+
+    def _candidates(self, fp32_onnx: OnnxCnnRunner | None) -> list[tuple[str, CandidateBuilder]]:
+        """What auto checks, in order: the device's autocast paths (CUDA: fp16, then bf16),
+        then, on the CPU, int8 (a ViT's Linear layers, or a CNN's calibrated ONNX graph)."""
+        candidates = [(name, self._autocast_candidate(name))
+                      for name in autocast_paths(self.device.type)]
+        if self.device.type != "cpu":
+            return candidates  # int8 dynamic quantization and onnxruntime are CPU paths
+        if self.model.family != "vit":
+            if fp32_onnx is not None:
+                candidates.append(("int8", self._cnn_int8_candidate(fp32_onnx)))
+        else:
+            candidates += [("int8", lambda samples: self._vit_int8()),
+                           ("int8-partial", lambda samples: self._vit_int8(0.5))]
+        return candidates
+
+    def _autocast_candidate(self, name: str) -> CandidateBuilder:
+        return lambda samples: self._autocast(name)  # nothing to calibrate
 
     def _cnn_int8_candidate(self, fp32: OnnxCnnRunner | None) -> CandidateBuilder:
         def build(samples: np.ndarray) -> Runner | None:
@@ -289,9 +293,10 @@ class TorchPredictor(Predictor):
 
         return build
 
-    def _build_recorded(self, chosen: str, reference: Runner | None) -> Runner | None:
-        if chosen == "fp32":
-            return reference
+    def _build_recorded(self, chosen: str) -> Runner | None:
+        """The fast path a record names, or None when it cannot be rebuilt (check again)."""
+        if chosen in AUTOCAST_DTYPES:
+            return self._autocast(chosen)
         if self.model.family == "vit":
             return self._vit_int8(1.0 if chosen == "int8" else 0.5)
         cached = int8_cache_path(self.pack, self._cache_dir, self._digest)
@@ -312,8 +317,8 @@ class TorchPredictor(Predictor):
 
     @property
     def precision(self) -> str:
-        """The path answering now: fp32, int8, int8-partial, bf16, or "checking" (auto is
-        still comparing, and answers in fp32 meanwhile)."""
+        """The path answering now: fp32, int8, int8-partial, bf16, fp16, or "checking" (auto
+        is still comparing, and answers in fp32 meanwhile)."""
         return self._gate.precision if self._gate is not None else self._precision
 
     @property
@@ -338,8 +343,11 @@ class TorchPredictor(Predictor):
     def predict(self, batch: np.ndarray | torch.Tensor) -> Prediction:
         if isinstance(batch, torch.Tensor):
             x: Any = batch.float()
-            if self.device.type == "cpu":
-                x = x.numpy()  # the CPU runners (onnxruntime, the precision gate) take numpy
+            checking = self._gate is not None and not self._gate.decided
+            if self.device.type == "cpu" or checking:
+                # the CPU runners (onnxruntime) take numpy, and the precision gate keeps host
+                # copies of the images it checks (on CUDA: the first 64 nvJPEG samples only)
+                x = x.cpu().numpy()
         else:
             x = np.asarray(batch, dtype=np.float32)
         if self.pack.input.layout == "NHWC":
@@ -353,12 +361,3 @@ class TorchPredictor(Predictor):
         self._runner = None  # type: ignore[assignment]
         self._gate = None
         self._onnx = None
-
-
-@contextlib.contextmanager
-def _autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
-    if dtype is None:
-        yield
-    else:
-        with torch.autocast(device_type=device.type, dtype=dtype):
-            yield

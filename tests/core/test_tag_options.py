@@ -3,6 +3,7 @@ with the device and precision the settings hold; a precision no backend has is n
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
 from pathlib import Path
@@ -23,11 +24,34 @@ from models.precision import PRECISIONS
 
 def test_settings_offer_exactly_the_precisions_the_models_accept(tmp_path: Path) -> None:
     assert st.PRECISIONS == PRECISIONS
-    # fp16 was offered once and every tag job refused it: an old file falls back to auto
+    # fp16 is a choice again (CUDA autocast): a file that has it keeps it
     (tmp_path / "settings.json").write_text(json.dumps({"version": 2, "precision": "fp16"}))
     s, problems = st.load(tmp_path)
+    assert s.precision == "fp16" and not problems
+    # a value no tag job accepts falls back to auto
+    (tmp_path / "settings.json").write_text(json.dumps({"version": 2, "precision": "fp8"}))
+    s, problems = st.load(tmp_path)
     assert s.precision == "auto"
-    assert problems and "precision: expected one of auto, fp32, int8, bf16, got 'fp16'" in problems[0]
+    assert problems and ("precision: expected one of auto, fp32, int8, bf16, fp16, got 'fp8'"
+                         in problems[0])
+
+
+def _precision_choices(parser: argparse.ArgumentParser, *path: str) -> tuple[str, ...]:
+    for name in path:  # down the sub-commands
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
+    (action,) = [a for a in parser._actions if "--precision" in a.option_strings]
+    return tuple(action.choices or ())
+
+
+def test_command_lines_offer_exactly_the_precisions_the_models_accept() -> None:
+    from animesion_desktop.cli import build_parser as app_parser
+    from training.cli import build_parser as train_parser
+
+    assert _precision_choices(app_parser(), "tag") == PRECISIONS
+    assert _precision_choices(app_parser(), "scan") == PRECISIONS
+    assert _precision_choices(train_parser(), "evaluate") == PRECISIONS
+    assert _precision_choices(train_parser(), "infer") == PRECISIONS
 
 
 def test_options_follow_the_saved_settings(tmp_path: Path) -> None:

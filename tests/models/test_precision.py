@@ -153,10 +153,21 @@ def test_status_text() -> None:
     assert status_text("cpu", "int8") == "CPU · int8"
     assert status_text("cuda", "fp32") == "CUDA · fp32"
     assert status_text("cpu", "checking") == "CPU · fp32 (checking int8)"
+    assert status_text("cuda", "checking") == "CUDA · fp32 (checking autocast)"
     assert status_text("cuda", "bf16", "RTX 4090") == "CUDA · RTX 4090 · bf16"
 
 
 def test_unknown_precision_is_refused(tmp_path, kit) -> None:
     pack = _ifa_vit_pack(tmp_path, kit, "p")
-    with pytest.raises(ValueError, match=r"precision: expected one of auto, fp32, int8, bf16"):
-        open_predictor(pack, device="cpu", precision="fp16")
+    with pytest.raises(ValueError,
+                       match=r"precision: expected one of auto, fp32, int8, bf16, fp16, got 'fp8'"):
+        open_predictor(pack, device="cpu", precision="fp8")
+
+
+def test_a_nan_score_fails_the_check() -> None:
+    """fp16 overflow gives NaN scores; NaN compares false, so it must not read as agreement."""
+    ref = {"general": np.array([[0.5, 0.2], [0.4, 0.9]])}
+    nan = {"general": np.array([[0.5, np.nan], [0.4, 0.9]])}
+    a = measure("fp16", ref, nan, {"general": "sigmoid"})
+    assert not a.passed and a.max_score_diff == 1.0
+    assert a.to_dict()["max_score_diff"] == 1.0  # plain JSON in the record

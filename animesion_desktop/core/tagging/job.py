@@ -406,7 +406,7 @@ def _prepare_all(vocab: PackVocabulary, batch: list[ImageResult], run: PackRun) 
 def _open_pack(path: Path, device: str | None,
                precision: str | None = None) -> tuple[Any, PredictorLike, list[str]]:
     """Load a pack from disk and open its predictor; (pack, predictor, device warnings).
-    ``precision``: auto (None), fp32, int8 or bf16 (models.precision)."""
+    ``precision``: auto (None), fp32, int8, bf16 or fp16 (models.precision)."""
     from models.backends import open_predictor
     from models.device import DeviceError
     from models.errors import PackError
