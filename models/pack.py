@@ -141,6 +141,24 @@ class ModelPack:
         return digest.hexdigest()
 
 
+WEIGHT_FILES = (TORCH_WEIGHTS, ONNX_MODEL, HF_WEIGHTS)  # the model file, one per backend
+
+
+def weights_sha256(folder: Path) -> str | None:
+    """sha256 of a pack folder's model file (the first of :data:`WEIGHT_FILES` it has), None
+    without one: what a library records of an installed pack, and how an identity adapter
+    names the pack it was trained for."""
+    for name in WEIGHT_FILES:
+        path = folder / name
+        if path.is_file():
+            digest = hashlib.sha256()
+            with path.open("rb") as f:
+                while chunk := f.read(1024 * 1024):
+                    digest.update(chunk)
+            return digest.hexdigest()
+    return None
+
+
 def safe_pack_name(text: str, fallback: str = "pack") -> str:
     """A valid pack name made from a file or folder name."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")[:64]

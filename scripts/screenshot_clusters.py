@@ -10,37 +10,12 @@ button, a job) and names two images of the first one, as a user would.
 
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
-import sys
-import tempfile
+import functools
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import shot_kit
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-
-def run(*cmd: str) -> None:
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-
-
-def build(work: Path) -> Path:
-    lib = work / "library.sqlite"
-    if (work / ".ready").exists():
-        return lib
-    animesion = [str(BIN / "animesion"), "--library", str(lib)]
-    run(str(BIN / "animesion-train"), "synthetic", "--out", str(work / "pictures"),
-        "--characters", "6", "--per-character", "7", "--size", "192", "--seed", "13",
-        "--image-seed", "2026")
-    run(*animesion, "packs", "install", str(REPO / "resources" / "packs" / "demo"), "--replace")
-    run(*animesion, "scan", str(work / "pictures"))
-    run(*animesion, "tag")
-    none_of_these(lib)
-    (work / ".ready").touch()
-    return lib
+settle = functools.partial(shot_kit.settle, rounds=1000)  # finding clusters is a job
 
 
 def none_of_these(path: Path) -> None:
@@ -55,38 +30,20 @@ def none_of_these(path: Path) -> None:
                     lib.set_label([image_id], f"character:{name}", "rejected")
 
 
-def settle(app, until=lambda: True, rounds: int = 1000) -> None:  # type: ignore[no-untyped-def]
-    import time
-
-    for _ in range(rounds):
-        app.processEvents()
-        if until():
-            break
-        time.sleep(0.01)
-    for _ in range(20):
-        app.processEvents()
-        time.sleep(0.01)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, help="where the library is built (kept)")
-    parser.add_argument("--out", type=Path, default=REPO / "docs")
-    args = parser.parse_args(argv)
-    work = args.work or Path(tempfile.gettempdir()) / "animesion-clusters-shot"
-    work.mkdir(parents=True, exist_ok=True)
-    lib_path = build(work)
+    args = shot_kit.arguments(__doc__, "where the library is built (kept)",
+                              "animesion-clusters-shot", argv)
+    lib_path = shot_kit.build_library(
+        args.work, ("--characters", "6", "--per-character", "7", "--size", "192", "--seed", "13",
+                    "--image-seed", "2026"), then=none_of_these)
 
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication
 
     from animesion_desktop.core.library import Library
     from animesion_desktop.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Animesion Desktop")
-    for f in (work / "library.d" / "config").glob("settings.json"):
-        f.unlink()
+    app = shot_kit.application()
+    shot_kit.default_settings(args.work)
     with Library.open(lib_path) as lib:
         window = MainWindow(lib)
         window.resize(1400, 860)

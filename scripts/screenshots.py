@@ -11,49 +11,12 @@ the sidebar alone, and the welcome page of an empty library.
 
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-
-def run(*cmd: str) -> None:
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-
-
-def build_demo(work: Path) -> Path:
-    lib = work / "library.sqlite"
-    if (work / ".ready").exists():
-        return lib
-    animesion = [str(BIN / "animesion"), "--library", str(lib)]
-    run(str(BIN / "animesion-train"), "synthetic", "--out", str(work / "pictures"),
-        "--characters", "20", "--per-character", "8", "--size", "192", "--image-seed", "2026")
-    run(*animesion, "packs", "install", str(REPO / "resources" / "packs" / "demo"), "--replace")
-    run(*animesion, "scan", str(work / "pictures"))
-    run(*animesion, "tag")
-    (work / ".ready").touch()
-    return lib
-
-
-def settle(app, until=lambda: True, rounds: int = 400) -> None:  # type: ignore[no-untyped-def]
-    """Let workers answer and the widgets paint (bounded: a screenshot is not a test)."""
-    import time
-
-    for _ in range(rounds):
-        app.processEvents()
-        if until():
-            break
-        time.sleep(0.01)
-    for _ in range(20):
-        app.processEvents()
-        time.sleep(0.01)
+import shot_kit
+from shot_kit import REPO, settle
 
 
 def decide_some(lib) -> None:  # type: ignore[no-untyped-def]
@@ -76,21 +39,15 @@ def decide_some(lib) -> None:  # type: ignore[no-untyped-def]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, help="where the demo library is built (kept)")
-    parser.add_argument("--out", type=Path, default=REPO / "docs")
-    args = parser.parse_args(argv)
-    work = args.work or Path(tempfile.gettempdir()) / "animesion-screenshots"
-    work.mkdir(parents=True, exist_ok=True)
-    lib_path = build_demo(work)
-
-    from PySide6.QtWidgets import QApplication
+    args = shot_kit.arguments(__doc__, "where the demo library is built (kept)",
+                              "animesion-screenshots", argv)
+    lib_path = shot_kit.build_library(args.work, ("--characters", "20", "--per-character", "8",
+                                                  "--size", "192", "--image-seed", "2026"))
 
     from animesion_desktop.core.library import Library
     from animesion_desktop.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Animesion Desktop")
+    app = shot_kit.application()
     args.out.mkdir(parents=True, exist_ok=True)
     saved = []
 
@@ -99,9 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         widget.grab().save(str(path))
         saved.append(path)
 
-    # Settings of the screenshot library only: start from the defaults every time.
-    for f in (work / "library.d" / "config").glob("settings.json"):
-        f.unlink()
+    shot_kit.default_settings(args.work)
     with Library.open(lib_path) as lib:
         decide_some(lib)
         window = MainWindow(lib)

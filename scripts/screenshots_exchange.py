@@ -10,19 +10,14 @@ model at 32 px for a few epochs, so it takes seconds on a CPU) — each grabbed 
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import shot_kit
+from shot_kit import BIN
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 TINY = ("--model", "shallow", "--image-size", "32", "--resize-margin", "4", "--batch-size", "16",
         "--workers", "0", "--log-every", "0", "--epochs", "4", "--seed", "0")
 
@@ -38,16 +33,13 @@ def settle(app, until, seconds: float = 300) -> None:  # type: ignore[no-untyped
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, help="where the small library is built (replaced)")
-    parser.add_argument("--out", type=Path, default=REPO / "docs")
-    args = parser.parse_args(argv)
-    work = args.work or Path(tempfile.gettempdir()) / "animesion-exchange-shots"
+    args = shot_kit.arguments(__doc__, "where the small library is built (replaced)",
+                              "animesion-exchange-shots", argv)
+    work = args.work
     shutil.rmtree(work, ignore_errors=True)
     pictures = work / "pictures"
-    subprocess.run([str(BIN / "animesion-train"), "synthetic", "--out", str(pictures),
-                    "--characters", "4", "--per-character", "10", "--size", "48"],
-                   check=True, stdout=subprocess.DEVNULL)
+    shot_kit.run(str(BIN / "animesion-train"), "synthetic", "--out", str(pictures),
+                 "--characters", "4", "--per-character", "10", "--size", "48")
     (pictures / "labels.csv").unlink(missing_ok=True)  # the folders are what is imported
 
     from PySide6.QtWidgets import QApplication

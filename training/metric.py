@@ -16,7 +16,6 @@ decay pulls the adapter back towards the identity map it starts from.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -31,7 +30,6 @@ from torch.nn import functional as F
 from models.identity import IdentityAdapter, IdentityInfo
 
 Features = Callable[[Sequence[Image.Image]], np.ndarray]  # images -> [N, D] embeddings
-PACK_WEIGHT_FILES = ("weights.safetensors", "model.onnx", "model.safetensors")  # as installed
 
 
 @dataclass(frozen=True)
@@ -260,16 +258,3 @@ def imagenet_features(name: str = "efficientnet_lite0", size: int = 224) -> Feat
         return np.concatenate(out)
 
     return run
-
-
-def pack_weights_sha256(pack_dir: Path) -> str | None:
-    """sha256 of the pack's weights file: what the library records for an installed pack."""
-    for name in PACK_WEIGHT_FILES:
-        path = pack_dir / name
-        if path.is_file():
-            digest = hashlib.sha256()
-            with path.open("rb") as f:
-                while chunk := f.read(1024 * 1024):
-                    digest.update(chunk)
-            return digest.hexdigest()
-    return None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from models.identity import FILE_NAME, IdentityInfo
-from models.pack import load_pack
+from models.pack import load_pack, weights_sha256
 from training.data.images import load_rgb
 from training.data.sources import fingerprint, open_dataset
 from training.errors import DataError, TrainingError
@@ -22,7 +22,6 @@ from training.metric import (
     MetricConfig,
     embed_views,
     pack_features,
-    pack_weights_sha256,
     train_adapter,
 )
 
@@ -37,7 +36,7 @@ def train_for_pack(pack_dir: Path, kind: str, data: Path | str, *, out: Path | N
     if not Path(pack_dir).is_dir():
         raise TrainingError(f"{pack_dir}: not a pack folder (give an installed or exported pack)")
     pack = load_pack(pack_dir)
-    sha = pack_weights_sha256(Path(pack_dir))
+    sha = weights_sha256(Path(pack_dir))
     ds = open_dataset(kind, data)
     counts: dict[str, int] = {}
     for s in ds.samples:

@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from animesion_desktop.commands.progress import drive
+from animesion_desktop.commands.shared import indexed_image
 from animesion_desktop.core.errors import UserError
 from animesion_desktop.core.library import Library, files
 from animesion_desktop.core.similar import clusters, fewshot, suggestions
@@ -87,14 +88,7 @@ def _row(lib: Library, image_id: int, **extra: Any) -> dict[str, Any]:
 
 
 def _name(lib: Library, args: argparse.Namespace) -> dict[str, Any]:
-    only = None
-    if args.only:
-        only = []
-        for path in args.only:
-            image_id = lib.image_for_path(path)
-            if image_id is None:
-                raise UserError(f"{path}: not in the library (is its folder scanned?)")
-            only.append(image_id)
+    only = [indexed_image(lib, path) for path in args.only] if args.only else None
     result = clusters.name_cluster(lib, args.cluster, args.name, only)
     return {"labelled": len(result.labelled),
             "proposed": [_row(lib, s.image_id, tag=s.tag, score=round(s.score, 4))

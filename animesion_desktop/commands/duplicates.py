@@ -10,8 +10,9 @@ import threading
 from typing import Any
 
 from animesion_desktop.commands.progress import drive
+from animesion_desktop.commands.shared import indexed_image, present_paths
 from animesion_desktop.core.errors import UserError
-from animesion_desktop.core.library import Library, files
+from animesion_desktop.core.library import Library
 from animesion_desktop.core.similar import duplicates
 
 
@@ -54,14 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _located(lib: Library, image_id: int) -> dict[str, Any]:
-    found = files.image_locations(lib, image_id)
-    return {"image_id": image_id, "paths": [str(p) for p in found[1]] if found else []}
+    return {"image_id": image_id, "paths": present_paths(lib, image_id)}
 
 
 def _keep(lib: Library, args: argparse.Namespace) -> int:
-    keep = lib.image_for_path(args.keep)
-    if keep is None:
-        raise UserError(f"{args.keep}: not in the library (is its folder scanned?)")
+    keep = indexed_image(lib, args.keep)
     targets = duplicates.files_to_trash(lib, keep)
     if not targets:
         print("nothing to move: the other images of the group have no file present")

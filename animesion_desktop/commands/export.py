@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from animesion_desktop.commands.progress import drive
+from animesion_desktop.commands.shared import print_first
 from animesion_desktop.core.exchange import EXPORT_FORMATS, ExportOptions, export
 from animesion_desktop.core.exchange.options import LABEL_MODES, LINK_MODES
 from animesion_desktop.core.library import Library
@@ -70,15 +71,10 @@ def run(args: argparse.Namespace) -> int:
     with Library.open(args.library) as lib:
         summary = drive(export(lib, opts, cancel), cancel)  # ExportError: one line, exit 2
     if summary.dry_run:
-        for path in summary.planned[:SHOWN]:
-            print(f"  would write {path}")
-        if len(summary.planned) > SHOWN:
-            print(f"  ... and {len(summary.planned) - SHOWN} more")
+        print_first(summary.planned, lambda path: f"  would write {path}", SHOWN)
     for line in summary.lines():
         print(line)
-    for lo in summary.left_out[:SHOWN]:
-        print(f"  left out: {lo.what}: {lo.reason}")
-    if len(summary.left_out) > SHOWN:
-        print(f"  ... and {len(summary.left_out) - SHOWN} more"
-              + (" (all in left_out.csv)" if opts.format in ("ours", "dafre") else ""))
+    print_first(summary.left_out, lambda lo: f"  left out: {lo.what}: {lo.reason}", SHOWN,
+                more="  ... and {} more"
+                + (" (all in left_out.csv)" if opts.format in ("ours", "dafre") else ""))
     return 130 if summary.cancelled else 0

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from animesion_desktop.commands.progress import drive
+from animesion_desktop.commands.shared import print_first
 from animesion_desktop.core.exchange import IMPORT_FORMATS, ImportOptions
 from animesion_desktop.core.exchange.import_job import import_labels
 from animesion_desktop.core.library import Library
@@ -40,14 +41,9 @@ def run(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     with Library.open(args.library) as lib:
         summary = drive(import_labels(lib, opts, cancel), cancel)
-    for problem in summary.problems[:SHOWN]:
-        print(f"animesion: {problem.line()}", file=sys.stderr)
-    if len(summary.problems) > SHOWN:
-        print(f"animesion: ... and {len(summary.problems) - SHOWN} more problems", file=sys.stderr)
-    for path in summary.not_in_library[:SHOWN]:
-        print(f"  not in the library: {path}")
-    if len(summary.not_in_library) > SHOWN:
-        print(f"  ... and {len(summary.not_in_library) - SHOWN} more")
+    print_first(summary.problems, lambda problem: f"animesion: {problem.line()}", SHOWN,
+                more="animesion: ... and {} more problems", file=sys.stderr)
+    print_first(summary.not_in_library, lambda path: f"  not in the library: {path}", SHOWN)
     for line in summary.lines():
         print(line)
     if summary.cancelled:

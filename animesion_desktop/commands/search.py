@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from animesion_desktop.commands.shared import non_negative
 from animesion_desktop.core.image_view import image_views
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.library.schema import File, Root
@@ -27,16 +28,6 @@ examples:
 
 Each image prints its readable files (or, if it has none, the files it was last seen at).
 """
-
-
-def non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
 
 
 def add_parser(subparsers: Any) -> None:

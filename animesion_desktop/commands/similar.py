@@ -8,22 +8,13 @@ import json
 import sys
 from typing import Any
 
+from animesion_desktop.commands.shared import indexed_image, positive, present_paths
 from animesion_desktop.core.errors import UserError
-from animesion_desktop.core.library import Library, files
+from animesion_desktop.core.library import Library
 from animesion_desktop.core.search import parse, search
 from animesion_desktop.core.similar.index import SimilarIndex, default_pack
 
 _QUERY_IMAGES = 1000  # a --query uses the mean direction of at most this many of its images
-
-
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,10 +41,7 @@ def run(args: argparse.Namespace) -> int:
     with Library.open(args.library) as lib:
         pack_id, _name = default_pack(lib, args.pack)
         if node is None:
-            image_id = lib.image_for_path(args.path)
-            if image_id is None:
-                raise UserError(f"{args.path}: not in the library (is its folder scanned?)")
-            sources = [image_id]
+            sources = [indexed_image(lib, args.path)]
         else:
             found = search(lib, node, limit=_QUERY_IMAGES)
             if found.kind != "images":
@@ -66,9 +54,8 @@ def run(args: argparse.Namespace) -> int:
         neighbours = index.similar_to(sources, k=args.k)
         rows: list[dict[str, Any]] = []
         for n in neighbours:
-            located = files.image_locations(lib, n.image_id)
-            paths = [str(p) for p in located[1]] if located else []
-            rows.append({"image_id": n.image_id, "score": round(n.score, 4), "paths": paths})
+            rows.append({"image_id": n.image_id, "score": round(n.score, 4),
+                         "paths": present_paths(lib, n.image_id)})
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:

@@ -7,6 +7,7 @@ import sys
 import threading
 
 from animesion_desktop.commands.progress import drive
+from animesion_desktop.commands.shared import print_first
 from animesion_desktop.core.jobs import Job
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.tagging import PackRun, TagSummary, tag_images
@@ -108,10 +109,8 @@ def report(summary: TagSummary) -> int:
             print("  " + "; ".join(modes))
         if run.precision:
             print(f"  precision: {_precision(run)}")
-        for _, path, error in run.failed[:MAX_LISTED_FAILURES]:
-            print(f"  failed: {_printable(path)}: {error}")
-        if len(run.failed) > MAX_LISTED_FAILURES:
-            print(f"  ... and {len(run.failed) - MAX_LISTED_FAILURES} more")
+        print_first(run.failed, lambda failed: f"  failed: {_printable(failed[1])}: {failed[2]}",
+                    MAX_LISTED_FAILURES)
         if run.cancelled:
             print(f"  stopped with {run.total - run.done} images left; run `animesion tag` "
                   "again to continue")

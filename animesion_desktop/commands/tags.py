@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from animesion_desktop.commands.search import non_negative
+from animesion_desktop.commands.shared import non_negative
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.search import autocomplete
 

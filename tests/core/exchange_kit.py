@@ -1,5 +1,5 @@
-"""A small labelled collection for the export / import / retrain tests (registered as
-``exchange_kit`` by tests/core/conftest.py)."""
+"""A small labelled collection for the export / import / retrain tests (imported as
+``exchange_kit``: tests/core is on pytest's pythonpath)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,15 @@
-"""Building libraries without the scanner, for the search tests (registered as ``library_kit``
-by tests/core/conftest.py)."""
+"""Building libraries without the scanner, for the search tests (imported as ``library_kit``:
+tests/core is on pytest's pythonpath)."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from animesion_desktop.core.library import Library
@@ -48,3 +50,19 @@ def add_images(lib: Library, root_id: int, specs: Sequence[dict[str, Any]]) -> l
     for t, tagged in by_tag.items():
         lib.set_label(tagged, t, "accepted", source="import:test")
     return ids
+
+
+def rows(lib: Library, sql: str, **params: Any) -> list[tuple]:
+    """What a read-only SQL statement returns, as tuples."""
+    with lib.read() as s:
+        return [tuple(r) for r in s.execute(text(sql), params)]
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 20.0) -> None:
+    """Poll until ``condition()`` holds (events from a real observer come when they come);
+    fail the test, naming ``what``, after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)

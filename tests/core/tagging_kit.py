@@ -1,13 +1,17 @@
 """Helpers for the tagging tests: images in a library, a fake predictor, tiny real packs.
 
-Imported by the test modules as ``tagging_kit`` (tests/core/conftest.py registers it); pytest
-does not collect it on its own.
+Imported by the test modules as ``tagging_kit`` (tests/core is on pytest's pythonpath, see
+pyproject.toml); pytest does not collect it on its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -295,3 +299,44 @@ def add_predictions(lib: Library, pack_id: int, scores: dict[int, dict[str, floa
         effective.refresh_images(conn, list(scores))
 
     lib.write(add)
+
+
+# -- a real `animesion` process killed mid-run --------------------------------------------------
+
+
+def committed_runs(db: Path) -> int:
+    """Count run records through a read-only connection of our own (never the app's)."""
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM inference_runs").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0  # the library is still being created
+
+
+def sigkill_after_first_run(db: Path, cwd: Path, what: str, *args: str) -> tuple[int, int]:
+    """Run ``animesion --library DB ARGS`` and SIGKILL it once its first inference run is
+    committed; returns (runs committed when it was killed, its exit status). ``what`` names
+    the run in the failure when it ends before it could be killed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "animesion_desktop", "--library", str(db), *args],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        seen = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            seen = committed_runs(db)
+            if seen >= 1:
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, f"the {what} ended before it could be killed: {proc.stderr.read()}"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    return seen, proc.returncode

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import library_kit  # registered by tests/core/conftest.py
+import library_kit
 
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.search.autocomplete import tag_completions

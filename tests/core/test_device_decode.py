@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tagging_kit as h  # registered by tests/core/conftest.py
+import tagging_kit as h
 import torch
 from PIL import Image
 

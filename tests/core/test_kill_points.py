@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tagging_kit as h  # registered by tests/core/conftest.py
+import tagging_kit as h
 from PIL import Image
 
 from animesion_desktop.cli import main
@@ -89,7 +89,10 @@ class Paused:
         os.kill(self.proc.pid, signal.SIGKILL)
         assert self.proc.wait(timeout=TIMEOUT) == -signal.SIGKILL
 
-    def close(self) -> None:
+    def __enter__(self) -> Paused:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
@@ -122,14 +125,9 @@ def indexed(lib: Library) -> int:
             "SELECT COUNT(*) FROM files WHERE status = 'ok' AND image_id IS NOT NULL").scalar())
 
 
-def test_kill_during_a_scan(tmp_path: Path) -> None:
-    db, root, labels = labelled_library(tmp_path)
-    draw(root / "new", N_NEW, seed=2)
-    run = Paused(tmp_path, db, "indexing:committed", "scan", str(root))
-    try:
-        run.kill_when_paused()  # a batch recorded, the next one not yet
-    finally:
-        run.close()
+def check_the_next_scan_completes(db: Path, root: Path, labels: dict[int, list]) -> None:
+    """After a kill while new files were being recorded: some of them are, and the next scan
+    records exactly the rest, with every label kept."""
     with check_after_kill(db, labels) as lib:
         recorded = indexed(lib)
         assert 5 < recorded < 5 + N_NEW
@@ -137,27 +135,26 @@ def test_kill_during_a_scan(tmp_path: Path) -> None:
         assert summary.new == 5 + N_NEW - recorded and summary.errors == 0
         assert indexed(lib) == 5 + N_NEW
         assert {i: lib.labels(i) for i in labels} == labels
+
+
+def test_kill_during_a_scan(tmp_path: Path) -> None:
+    db, root, labels = labelled_library(tmp_path)
+    draw(root / "new", N_NEW, seed=2)
+    with Paused(tmp_path, db, "indexing:committed", "scan", str(root)) as run:
+        run.kill_when_paused()  # a batch recorded, the next one not yet
+    check_the_next_scan_completes(db, root, labels)
 
 
 def test_kill_during_a_watcher_flush(tmp_path: Path) -> None:
     db, root, labels = labelled_library(tmp_path)
     incoming = tmp_path / "incoming"
     draw(incoming, N_NEW, seed=3)
-    run = Paused(tmp_path, db, "watching:committed", "watch", "--no-scan",
-                 "--quiet-seconds", "0.1", str(root))
-    try:
+    with Paused(tmp_path, db, "watching:committed", "watch", "--no-scan",
+                "--quiet-seconds", "0.1", str(root)) as run:
         run.wait_line("watching")
         os.rename(incoming, root / "incoming")  # one event: a folder of 250 images moved in
         run.kill_when_paused()
-    finally:
-        run.close()
-    with check_after_kill(db, labels) as lib:
-        recorded = indexed(lib)
-        assert 5 < recorded < 5 + N_NEW
-        summary = run_to_end(scan_roots(lib, [root], threading.Event()))
-        assert summary.new == 5 + N_NEW - recorded and summary.errors == 0
-        assert indexed(lib) == 5 + N_NEW
-        assert {i: lib.labels(i) for i in labels} == labels
+    check_the_next_scan_completes(db, root, labels)
 
 
 @pytest.mark.parametrize("point", ["packs:staged", "packs:committed"])
@@ -170,11 +167,8 @@ def test_kill_during_packs_install_replace(tmp_path: Path, point: str) -> None:
     with Library.open(db) as lib:
         packs_registry.install(lib, old)
     assert main(["--library", str(db), "tag", "--device", "cpu"]) == 0
-    run = Paused(tmp_path, db, point, "packs", "install", str(new), "--replace")
-    try:
+    with Paused(tmp_path, db, point, "packs", "install", str(new), "--replace") as run:
         run.kill_when_paused()
-    finally:
-        run.close()
     expected = packs_registry.weights_sha256(old if point == "packs:staged" else new)
     with check_after_kill(db, labels) as lib:
         (pack,) = packs_registry.list_packs(lib)

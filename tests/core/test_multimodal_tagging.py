@@ -3,33 +3,18 @@ generated tags, then, once the user accepts tags, the conditioned mode, recorded
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import vilt_kit as vk
 from sqlalchemy import text
 
 from animesion_desktop.cli import main
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.library.library import make_engine, upgrade
-
-
-def _kit() -> Any:
-    if "vilt_kit" not in sys.modules:
-        where = Path(__file__).with_name("vilt_kit.py")
-        spec = importlib.util.spec_from_file_location("vilt_kit", where)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["vilt_kit"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["vilt_kit"]
-
-
-vk = _kit()
 
 
 def cli(libpath: Path, *args: str) -> int:

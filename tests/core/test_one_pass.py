@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tagging_kit as h  # registered by tests/core/conftest.py
+import tagging_kit as h
 from PIL import Image
 
 from animesion_desktop.cli import main
@@ -218,14 +217,6 @@ def test_without_an_active_pack_it_is_the_plain_scan(tmp_path, make_image, capsy
     assert "1 new" in out and "tagged 2 images" in out  # b in the pass, a by the closing run
 
 
-def committed_runs(db: Path) -> int:
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM inference_runs").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_mid_pass_resumes_to_the_full_result(tmp_path: Path) -> None:
@@ -238,32 +229,11 @@ def test_sigkill_mid_pass_resumes_to_the_full_result(tmp_path: Path) -> None:
         Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(root / f"{i:03d}.png")
     with Library.open(db) as lib:
         packs_registry.install(lib, h.write_real_pack(tmp_path / "src", name="slowish"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "animesion_desktop", "--library", str(db), "scan", "--tag",
-         "--batch-size", "1", "--device", "cpu", str(root)],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        deadline = time.monotonic() + 120
-        seen = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            seen = committed_runs(db)
-            if seen >= 1:
-                break
-            time.sleep(0.01)
-        assert proc.poll() is None, f"the pass ended before it could be killed: {proc.stderr.read()}"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+    seen, _ = h.sigkill_after_first_run(db, tmp_path, "pass", "scan", "--tag", "--batch-size", "1",
+                                        "--device", "cpu", str(root))
     with Library.open(db) as lib:
         assert lib.integrity_check() == "ok"
-        done = committed_runs(db)
+        done = h.committed_runs(db)
         assert seen <= done < n
         summary = run_to_end(index_and_tag(lib, [root], threading.Event(), device="cpu"))
         assert summary.tags.tagged == n - done and summary.tags.failed == []

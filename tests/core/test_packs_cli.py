@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-import tagging_kit as h  # registered by tests/core/conftest.py
+import tagging_kit as h
 from sqlalchemy import text
 
 from animesion_desktop.cli import main

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import library_kit  # registered by tests/core/conftest.py
+import library_kit
 import pytest
 from sqlalchemy import text
 

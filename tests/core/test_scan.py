@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from library_kit import rows
 from PIL import Image
-from sqlalchemy import text
 
 from animesion_desktop.cli import main
 from animesion_desktop.core.jobs import run_to_end
@@ -27,11 +27,6 @@ from animesion_desktop.core.scan import (
 
 def scan(lib: Library, *roots: Path, **kw) -> ScanSummary:
     return run_to_end(scan_roots(lib, roots or None, threading.Event(), **kw))
-
-
-def rows(lib: Library, sql: str, **params) -> list[tuple]:
-    with lib.read() as s:
-        return [tuple(r) for r in s.execute(text(sql), params)]
 
 
 def file_row(lib: Library, relpath: str) -> tuple:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import library_kit  # registered by tests/core/conftest.py
+import library_kit
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import library_kit  # registered by tests/core/conftest.py
+import library_kit
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session

@@ -6,7 +6,7 @@ import json
 import threading
 from pathlib import Path
 
-import tagging_kit as h  # registered by tests/core/conftest.py
+import tagging_kit as h
 
 from animesion_desktop.cli import main
 from animesion_desktop.core.jobs import run_to_end

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tagging_kit as kit  # registered by tests/core/conftest.py
+import tagging_kit as kit
 from PIL import Image
 
 from animesion_desktop.core import settings as st

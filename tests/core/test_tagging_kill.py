@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import sqlite3
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import tagging_kit as h  # registered by tests/core/conftest.py
+import tagging_kit as h
 from PIL import Image
 
 from animesion_desktop.core.jobs import run_to_end
@@ -21,15 +16,6 @@ from animesion_desktop.core.library import Library
 from animesion_desktop.core.tagging import packs_registry, tag_images
 
 N_IMAGES = 200
-
-
-def committed_runs(db: Path) -> int:
-    """Count run records through a read-only connection of our own (never the app's)."""
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM inference_runs").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0  # the library is still being created
 
 
 @pytest.mark.slow
@@ -50,31 +36,10 @@ def test_sigkill_mid_run_leaves_a_library_that_opens_and_resumes(tmp_path: Path)
         pack = h.write_real_pack(tmp_path / "src", name="slowish")
         packs_registry.install(lib, pack)
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "animesion_desktop", "--library", str(db), "tag",
-         "--batch-size", "1", "--device", "cpu"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        deadline = time.monotonic() + 120
-        seen = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            seen = committed_runs(db)
-            if seen >= 1:
-                break
-            time.sleep(0.01)
-        assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read()}"
-        assert seen >= 1
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
+    seen, returncode = h.sigkill_after_first_run(db, tmp_path, "run", "tag", "--batch-size", "1",
+                                                 "--device", "cpu")
+    assert seen >= 1
+    assert returncode == -signal.SIGKILL
 
     with Library.open(db) as lib:
         assert lib.integrity_check() == "ok"

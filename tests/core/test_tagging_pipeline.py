@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tagging_kit as h  # registered by tests/core/conftest.py
+import tagging_kit as h
+from library_kit import rows
 from sqlalchemy import text
 
 from animesion_desktop.core.jobs import run_to_end
@@ -32,11 +33,6 @@ def lib(tmp_path: Path):
 def run(lib, pack, predictor, cancel=None, **kw):
     return run_to_end(run_pack(lib, pack, predictor, FAKE_HEADS, cancel or threading.Event(),
                                decode_threads=2, **kw))
-
-
-def rows(lib, sql, **params):
-    with lib.read() as s:
-        return [tuple(r) for r in s.execute(text(sql), params)]
 
 
 def predictions(lib, image_id):

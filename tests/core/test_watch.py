@@ -14,30 +14,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from library_kit import rows, wait_for
 
 from animesion_desktop.core.jobs import run_to_end
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.scan import Watcher, scan_roots
 
 TIMEOUT = 20.0
-
-
-def wait_for(condition: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def rows(lib: Library, sql: str, **params) -> list[tuple]:
-    with lib.read() as s:
-        return [tuple(r) for r in s.execute(text(sql), params)]
 
 
 def status_of(lib: Library, relpath: str) -> list[tuple]:

@@ -5,14 +5,13 @@ in the flush that records it, and nothing is left for a separate tagging job."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import tagging_kit as h  # registered by tests/core/conftest.py
+import tagging_kit as h
+from library_kit import rows, wait_for
 from PIL import Image
-from sqlalchemy import text
 
 from animesion_desktop.core.indexing import index_new_files, still_untagged
 from animesion_desktop.core.jobs import run_to_end
@@ -20,21 +19,6 @@ from animesion_desktop.core.library import Library
 from animesion_desktop.core.scan import Watcher, scan_roots, thumbnail_path
 from animesion_desktop.core.similar.phash import phash
 from animesion_desktop.core.tagging import packs_registry
-
-TIMEOUT = 20.0
-
-
-def wait_for(condition, what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def rows(lib: Library, sql: str, **params) -> list[tuple]:
-    with lib.read() as s:
-        return [tuple(r) for r in s.execute(text(sql), params)]
 
 
 def picture(path: Path, seed: int, size=(900, 700)) -> Path:

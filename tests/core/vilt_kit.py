@@ -1,6 +1,6 @@
 """A tiny multimodal (ViLT) pack and what its model says, for the tagging tests.
 
-Imported as ``vilt_kit`` (tests/core/conftest.py registers it; tests/ui loads it by path).
+Imported as ``vilt_kit`` from any test folder (tests/core is on pytest's pythonpath).
 The model is untrained (seeded), but its MLM bias is pushed so the generated tags are known:
 ``hat`` (and its case variant ``Hat``, the same library tag) clearly, ``smile`` weakly.
 """

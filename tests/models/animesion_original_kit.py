@@ -23,6 +23,7 @@ classification_tagging/models/vit_animesion/ and utilities/model_selection.py):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,23 @@ class OriginalViT:
 TINY = OriginalViT()
 VIT_B16 = OriginalViT(hidden=768, layers=12, heads=12, mlp=3072, patch=16, size=128,
                       classes=3263)  # the paper's DAF:re ViT-B/16 at 128 px
+
+
+def original_blocks(layers: int, d: int, mlp: int, weight: Callable[..., torch.Tensor],
+                    small: Callable[..., torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The encoder blocks under the original key names (``model.transformer.blocks.i.*``;
+    the ViT's and the ViLT's are the same). ``weight(*shape)`` draws the projection and MLP
+    matrices, ``small(*shape)`` the biases and the LayerNorms' offsets from 1, in key order."""
+    sd = {}
+    for i in range(layers):
+        b = f"model.transformer.blocks.{i}."
+        for proj in ("attn.proj_q", "attn.proj_k", "attn.proj_v", "proj"):
+            sd[b + proj + ".weight"], sd[b + proj + ".bias"] = weight(d, d), small(d)
+        for norm in ("norm1", "norm2"):
+            sd[b + norm + ".weight"], sd[b + norm + ".bias"] = 1 + small(d), small(d)
+        sd[b + "pwff.fc1.weight"], sd[b + "pwff.fc1.bias"] = weight(mlp, d), small(mlp)
+        sd[b + "pwff.fc2.weight"], sd[b + "pwff.fc2.bias"] = weight(d, mlp), small(d)
+    return sd
 
 
 def original_vit_state(cfg: OriginalViT = TINY, *, ifa: bool, seed: int = 0,
@@ -76,14 +94,7 @@ def original_vit_state(cfg: OriginalViT = TINY, *, ifa: bool, seed: int = 0,
     }
     if final_norm or not ifa:
         sd["model.norm.weight"], sd["model.norm.bias"] = 1 + small(d), small(d)
-    for i in range(cfg.layers):
-        b = f"model.transformer.blocks.{i}."
-        for proj in ("attn.proj_q", "attn.proj_k", "attn.proj_v", "proj"):
-            sd[b + proj + ".weight"], sd[b + proj + ".bias"] = weight(d, d), small(d)
-        for norm in ("norm1", "norm2"):
-            sd[b + norm + ".weight"], sd[b + norm + ".bias"] = 1 + small(d), small(d)
-        sd[b + "pwff.fc1.weight"], sd[b + "pwff.fc1.bias"] = weight(n_mlp, d), small(n_mlp)
-        sd[b + "pwff.fc2.weight"], sd[b + "pwff.fc2.bias"] = weight(d, n_mlp), small(d)
+    sd.update(original_blocks(cfg.layers, d, n_mlp, weight, small))
     if ifa:
         sd["inter_class_head.0.weight"] = rnd(1, cfg.layers, std=0.5)  # nn.Linear(L, 1)
         sd["inter_class_head.0.bias"] = small(1)

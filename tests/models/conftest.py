@@ -1,13 +1,12 @@
 """Small artifacts the models tests build themselves (no network, files only in tmp_path).
 
-The suite runs in importlib mode, so test modules cannot import helpers by name: they get
-them through the ``kit`` fixture.
+Test modules get these through the ``kit`` fixture. The original Animesion ViT's key layout
+and forward pass, shared with benchmarks/bench_ifa_agreement.py, are a module of their own,
+animesion_original_kit.py, imported by name (tests/models is on pytest's pythonpath).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,15 +15,6 @@ import pytest
 
 from models.labels import Label
 from models.spec import HeadSpec
-
-# Shared with benchmarks/bench_ifa_agreement.py, so a module of its own, registered here by name.
-if "animesion_original_kit" not in sys.modules:
-    _spec = importlib.util.spec_from_file_location(
-        "animesion_original_kit", Path(__file__).with_name("animesion_original_kit.py"))
-    assert _spec is not None and _spec.loader is not None
-    _module = importlib.util.module_from_spec(_spec)
-    sys.modules["animesion_original_kit"] = _module
-    _spec.loader.exec_module(_module)
 
 # A ViT small enough to build and run in milliseconds.
 TINY_VIT = dict(hidden_size=64, num_layers=2, num_attention_heads=2, mlp_dim=128, patch_size=8)

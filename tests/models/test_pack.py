@@ -188,39 +188,35 @@ def test_install_refuses_to_overwrite_unless_replace(tmp_path, torch_pack) -> No
 # -- refused packs -------------------------------------------------------------------------
 
 
+def assert_refused(pack: Path, match: str) -> None:
+    """load_pack refuses ``pack`` with a PackError whose message matches ``match``."""
+    with pytest.raises(PackError, match=match):
+        load_pack(pack)
+
+
 def test_label_count_mismatch_is_refused(torch_pack) -> None:
     csv_path = torch_pack / "character.csv"
     csv_path.write_text("\n".join(csv_path.read_text().splitlines()[:-1]) + "\n")
-    with pytest.raises(
-        PackError,
-        match=r"^character\.csv: 2 labels, but the model's head "
-        r"'character' has 3 outputs \(pack\.json: heads\[0\]",
-    ):
-        load_pack(torch_pack)
+    assert_refused(torch_pack, r"^character\.csv: 2 labels, but the model's head "
+                               r"'character' has 3 outputs \(pack\.json: heads\[0\]")
 
 
 def test_truncated_weights_are_refused(torch_pack) -> None:
     weights = torch_pack / "weights.safetensors"
     data = weights.read_bytes()
     weights.write_bytes(data[: len(data) - 100])
-    with pytest.raises(PackError, match=r"^weights\.safetensors: truncated"):
-        load_pack(torch_pack)
+    assert_refused(torch_pack, r"^weights\.safetensors: truncated")
 
 
 def test_weights_of_another_architecture_are_refused(torch_pack) -> None:
     _edit_json(torch_pack, lambda d: d["architecture"].update(num_layers=3))
-    with pytest.raises(PackError, match=r"weights\.safetensors: missing tensors.*layer\.2"):
-        load_pack(torch_pack)
+    assert_refused(torch_pack, r"weights\.safetensors: missing tensors.*layer\.2")
 
 
 def test_onnx_input_shape_mismatch_is_refused(onnx_pack, tmp_path, kit) -> None:
     _edit_json(onnx_pack, lambda d: d["input"].update(size=64))
-    with pytest.raises(
-        PackError,
-        match=r"^model\.onnx: input shape .* does not match "
-        r"pack\.json: input\.size 64",
-    ):
-        load_pack(onnx_pack)
+    assert_refused(onnx_pack, r"^model\.onnx: input shape .* does not match "
+                              r"pack\.json: input\.size 64")
     # write_pack validates too, and leaves nothing behind.
     spec = InputSpec(size=32, layout="NCHW")
     with pytest.raises(PackError, match=r"model\.onnx: input shape"):
@@ -237,12 +233,8 @@ def test_onnx_input_shape_mismatch_is_refused(onnx_pack, tmp_path, kit) -> None:
 
 def test_onnx_output_size_must_match_labels(onnx_pack) -> None:
     (onnx_pack / "tags.csv").write_text("name,category,threshold\na,general,0.5\n")
-    with pytest.raises(
-        PackError,
-        match=r"^tags\.csv: 1 labels, but model\.onnx output 'probs' "
-        r"has 4 outputs",
-    ):
-        load_pack(onnx_pack)
+    assert_refused(onnx_pack, r"^tags\.csv: 1 labels, but model\.onnx output 'probs' "
+                              r"has 4 outputs")
 
 
 def test_bad_pack_json_field_names_file_and_field(torch_pack) -> None:
@@ -277,16 +269,14 @@ def test_bad_pack_json_field_names_file_and_field(torch_pack) -> None:
 )
 def test_invalid_pack_json_is_refused(torch_pack, edit, message) -> None:
     _edit_json(torch_pack, edit)
-    with pytest.raises(PackError, match=message):
-        load_pack(torch_pack)
+    assert_refused(torch_pack, message)
 
 
 def test_bad_label_csv_names_the_line(torch_pack) -> None:
     (torch_pack / "general.csv").write_text(
         "name,category,threshold\nblue_hair,general,0.4\nhat,clothing,0.5\n"
     )
-    with pytest.raises(PackError, match=r"^general\.csv: line 3: category: expected one of"):
-        load_pack(torch_pack)
+    assert_refused(torch_pack, r"^general\.csv: line 3: category: expected one of")
 
 
 def test_interpolation_defaults_to_bicubic_and_bilinear_is_kept(torch_pack) -> None:
@@ -339,8 +329,7 @@ def test_zip_with_unsafe_member_is_refused(tmp_path, torch_pack, member, message
     archive = _zip_with(tmp_path, torch_pack, zipfile.ZipInfo(member))
     with pytest.raises(PackError, match=message):
         install_pack(archive, tmp_path / "packs")
-    with pytest.raises(PackError, match=message):
-        load_pack(archive)
+    assert_refused(archive, message)
     assert not (tmp_path / "escape.txt").exists()
     assert list((tmp_path / "packs").iterdir()) == []
 

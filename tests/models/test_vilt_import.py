@@ -9,6 +9,7 @@ import types
 
 import pytest
 import torch
+from animesion_original_kit import original_blocks
 
 from models.architectures.vilt import ViLT
 from models.errors import PackError
@@ -49,14 +50,7 @@ def original_vilt_state(ifa: bool = False, extra_mask_row: bool = True) -> dict[
         "decoder_bias": rnd(v),
     }
     sd["text_decoder.weight"] = sd["model.text_embeddings.word_embeddings.weight"].clone()
-    for i in range(L):
-        b = f"model.transformer.blocks.{i}."
-        for proj in ("attn.proj_q", "attn.proj_k", "attn.proj_v", "proj"):
-            sd[b + proj + ".weight"], sd[b + proj + ".bias"] = rnd(D, D), rnd(D)
-        for norm in ("norm1", "norm2"):
-            sd[b + norm + ".weight"], sd[b + norm + ".bias"] = 1 + rnd(D), rnd(D)
-        sd[b + "pwff.fc1.weight"], sd[b + "pwff.fc1.bias"] = rnd(MLP, D), rnd(MLP)
-        sd[b + "pwff.fc2.weight"], sd[b + "pwff.fc2.bias"] = rnd(D, MLP), rnd(D)
+    sd.update(original_blocks(L, D, MLP, rnd, rnd))
     if ifa:
         sd["inter_class_head.0.weight"], sd["inter_class_head.0.bias"] = rnd(1, L), rnd(1)
         sd["inter_class_head.3.weight"], sd["inter_class_head.3.bias"] = 1 + rnd(D), rnd(D)

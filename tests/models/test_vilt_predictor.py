@@ -3,13 +3,9 @@ tags as one more head, and the image-only embedding."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import torch
+import vilt_kit as vk
 
 from models.backends import open_predictor
 from models.backends.vilt_backend import ViltPredictor
@@ -17,20 +13,6 @@ from models.multimodal import recognize_and_generate, recognize_with_tags
 from models.multimodal_heads import TAGS_HEAD, tagging_heads
 from models.pack import load_pack
 from models.tag_tokenizer import NUM_SPECIAL
-
-
-def _kit() -> Any:
-    if "vilt_kit" not in sys.modules:
-        where = Path(__file__).parents[1] / "core" / "vilt_kit.py"
-        spec = importlib.util.spec_from_file_location("vilt_kit", where)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["vilt_kit"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["vilt_kit"]
-
-
-vk = _kit()
 
 
 def batch(n: int) -> np.ndarray:

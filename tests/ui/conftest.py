@@ -59,6 +59,36 @@ def open_window(qtbot, lib, wait: bool = True, **kwargs):
     return window
 
 
+def open_review_page(qtbot, lib, timeout: int = 10_000):
+    """Review mode's page on its own, shown, once its first queue has loaded."""
+    from animesion_desktop.ui.review.page import ReviewPage
+
+    page = ReviewPage(lib)
+    qtbot.addWidget(page)
+    page.resize(1000, 700)
+    page.show()
+    with qtbot.waitSignal(page.controller.queue_loaded, timeout=timeout):
+        page.reopen()
+    return page
+
+
+def drop_folder(qtbot, window, target, folder: Path) -> None:
+    """Drag ``folder`` in from a file manager and drop it on ``target`` (the window or one of
+    its pages); returns once the job that adds it has finished."""
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    target.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    with qtbot.waitSignal(window.jobs.finished, timeout=60_000):
+        target.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime,
+                                    Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+
+
 def click_image(qtbot, window, image_id: int, modifier=Qt.KeyboardModifier.NoModifier) -> None:
     row = window.model.row_for(image_id)
     assert row is not None, f"image {image_id} is not in the grid"

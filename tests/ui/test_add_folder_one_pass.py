@@ -4,11 +4,10 @@ tagging job follows."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
+import tagging_kit
 from PIL import Image
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from sqlalchemy import text
@@ -17,16 +16,6 @@ from animesion_desktop.core.indexing import OnePassSummary
 from animesion_desktop.core.library import Library
 from animesion_desktop.core.scan import thumbnail_path
 from animesion_desktop.core.tagging import packs_registry
-
-if "tagging_kit" not in sys.modules:  # importlib mode: tests/core is not on sys.path
-    _path = Path(__file__).resolve().parents[1] / "core" / "tagging_kit.py"
-    _spec = importlib.util.spec_from_file_location("tagging_kit", _path)
-    assert _spec is not None and _spec.loader is not None
-    _module = importlib.util.module_from_spec(_spec)
-    sys.modules["tagging_kit"] = _module
-    _spec.loader.exec_module(_module)
-
-import tagging_kit  # noqa: E402
 
 T = 60_000
 

@@ -5,29 +5,17 @@ in the library."""
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 
+import exchange_kit as kit
 import pytest
+import tagging_kit
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from animesion_desktop.core.exchange import RetrainOptions, RetrainResult
 from animesion_desktop.core.jobs import Progress
 from animesion_desktop.core.library import Library
-
-for _name in ("exchange_kit", "tagging_kit"):  # importlib mode: tests/core is not on sys.path
-    if _name not in sys.modules:
-        _path = Path(__file__).resolve().parents[1] / "core" / f"{_name}.py"
-        _spec = importlib.util.spec_from_file_location(_name, _path)
-        assert _spec is not None and _spec.loader is not None
-        _module = importlib.util.module_from_spec(_spec)
-        sys.modules[_name] = _module
-        _spec.loader.exec_module(_module)
-
-import exchange_kit as kit  # noqa: E402
-import tagging_kit  # noqa: E402
 
 T = 20_000
 

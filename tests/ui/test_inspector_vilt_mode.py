@@ -3,11 +3,7 @@ until the user accepts tags in the panel and the tagging job runs again, then co
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
-from pathlib import Path
-from typing import Any
 
 from animesion_desktop.core.jobs import run_to_end
 from animesion_desktop.core.library import Library
@@ -15,19 +11,9 @@ from animesion_desktop.core.tagging import tag_images
 from animesion_desktop.core.tagging.packs_registry import install
 
 
-def _vilt_kit() -> Any:
-    if "vilt_kit" not in sys.modules:
-        where = Path(__file__).parents[1] / "core" / "vilt_kit.py"
-        spec = importlib.util.spec_from_file_location("vilt_kit", where)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["vilt_kit"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["vilt_kit"]
-
-
 def test_inspector_shows_the_mode_of_a_vilt_guess(qtbot, ui, lib: Library, tmp_path) -> None:
-    vk = _vilt_kit()
+    import vilt_kit as vk
+
     install(lib, vk.make_vilt_pack(tmp_path / "vilt-pack"))
     run_to_end(tag_images(lib, None, threading.Event()))
     window = ui.open_window(qtbot, lib)

@@ -73,21 +73,30 @@ def test_random_user(qtbot, ui, lib: Library, monkeypatch, seed: int) -> None:
             model.act(window.selected_ids(), [item.data(0, Qt.ItemDataRole.UserRole)], state)
         qtbot.keyClick(tree, Qt.Key.Key_A if state == "accepted" else Qt.Key.Key_R)
 
+    def add_tags() -> None:
+        tags = rng.sample(VOCAB, rng.choice([1, 1, 2]))
+        model.act(window.selected_ids(), tags, "accepted")
+        ui.add_tags(qtbot, window, " ".join(tags))
+
+    def undo() -> None:
+        model.undo()
+        ui.undo_keys(qtbot, window)
+
+    def redo() -> None:
+        model.redo()
+        ui.redo_keys(qtbot, window)
+
     def quick_action() -> None:
         """One of the actions that need no fresh read: used in bursts."""
         pick = rng.random()
         if pick < 0.3 and window.detail.tree.currentItem() is not None:
             key_on_tree(rng.choice(["accepted", "rejected"]))
         elif pick < 0.55:
-            model.undo()
-            ui.undo_keys(qtbot, window)
+            undo()
         elif pick < 0.75:
-            model.redo()
-            ui.redo_keys(qtbot, window)
+            redo()
         else:
-            tags = rng.sample(VOCAB, rng.choice([1, 1, 2]))
-            model.act(window.selected_ids(), tags, "accepted")
-            ui.add_tags(qtbot, window, " ".join(tags))
+            add_tags()
 
     for step in range(STEPS):
         roll = rng.random()
@@ -103,15 +112,11 @@ def test_random_user(qtbot, ui, lib: Library, monkeypatch, seed: int) -> None:
                 ui.pick_tag(qtbot, window, rng.choice(tags))
                 key_on_tree(rng.choice(["accepted", "rejected"]))
         elif roll < 0.55:
-            tags = rng.sample(VOCAB, rng.choice([1, 1, 2]))
-            model.act(window.selected_ids(), tags, "accepted")
-            ui.add_tags(qtbot, window, " ".join(tags))
+            add_tags()
         elif roll < 0.65:
-            model.undo()
-            ui.undo_keys(qtbot, window)
+            undo()
         elif roll < 0.72:
-            model.redo()
-            ui.redo_keys(qtbot, window)
+            redo()
         elif roll < 0.82:
             for _ in range(rng.randint(2, 4)):
                 quick_action()

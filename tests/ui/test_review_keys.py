@@ -13,13 +13,24 @@ def first_id(window) -> int:
     return window.model.image_id(0)
 
 
-def test_a_and_r_fire_while_the_tag_list_has_the_focus(qtbot, ui, lib: Library) -> None:
-    """Defect a: the tree's keyboard search used to swallow A and R."""
+def on_first_image(qtbot, ui, lib: Library):
+    """The window with its first image clicked; returns (window, that image's id)."""
     window = ui.open_window(qtbot, lib)
     image = first_id(window)
     ui.click_image(qtbot, window, image)
-    ui.add_tags(qtbot, window, "smiling")
+    return window, image
+
+
+def add_and_wait(qtbot, ui, window, text: str) -> None:
+    """Type tags in the detail panel and wait until they are written."""
+    ui.add_tags(qtbot, window, text)
     ui.settle(qtbot, window)
+
+
+def test_a_and_r_fire_while_the_tag_list_has_the_focus(qtbot, ui, lib: Library) -> None:
+    """Defect a: the tree's keyboard search used to swallow A and R."""
+    window, image = on_first_image(qtbot, ui, lib)
+    add_and_wait(qtbot, ui, window, "smiling")
     ui.pick_tag(qtbot, window, "smiling")
     assert window.detail.tree.hasFocus()
     qtbot.keyClick(window.detail.tree, R)
@@ -32,21 +43,15 @@ def test_a_and_r_fire_while_the_tag_list_has_the_focus(qtbot, ui, lib: Library) 
 
 
 def test_letters_typed_in_the_add_line_are_text_not_shortcuts(qtbot, ui, lib: Library) -> None:
-    window = ui.open_window(qtbot, lib)
-    image = first_id(window)
-    ui.click_image(qtbot, window, image)
-    ui.add_tags(qtbot, window, "hair_ribbon")  # contains an "a" and "r"s
-    ui.settle(qtbot, window)
+    window, image = on_first_image(qtbot, ui, lib)
+    add_and_wait(qtbot, ui, window, "hair_ribbon")  # contains an "a" and "r"s
     assert ui.user_labels(lib, [image]) == {(image, "hair_ribbon"): "accepted"}
 
 
 def test_accept_reject_undo_undo_quickly_ends_as_the_user_meant(qtbot, ui, lib: Library) -> None:
     """Defect e: four quick actions reach the writer in the order the user made them."""
-    window = ui.open_window(qtbot, lib)
-    image = first_id(window)
-    ui.click_image(qtbot, window, image)
-    ui.add_tags(qtbot, window, "hat")
-    ui.settle(qtbot, window)
+    window, image = on_first_image(qtbot, ui, lib)
+    add_and_wait(qtbot, ui, window, "hat")
     ui.pick_tag(qtbot, window, "hat")
     tree = window.detail.tree
     # No waiting between the keys: they are all queued before the first write lands.
@@ -68,11 +73,8 @@ def test_accept_reject_undo_undo_quickly_ends_as_the_user_meant(qtbot, ui, lib: 
 
 
 def test_undo_during_an_action_in_flight_undoes_that_action(qtbot, ui, lib: Library) -> None:
-    window = ui.open_window(qtbot, lib)
-    image = first_id(window)
-    ui.click_image(qtbot, window, image)
-    ui.add_tags(qtbot, window, "first")
-    ui.settle(qtbot, window)
+    window, image = on_first_image(qtbot, ui, lib)
+    add_and_wait(qtbot, ui, window, "first")
     ui.add_tags(qtbot, window, "second")
     ui.undo_keys(qtbot, window)  # before "second" has landed
     ui.settle(qtbot, window)
@@ -86,8 +88,7 @@ def test_a_batch_edit_is_one_undo_step(qtbot, ui, lib: Library) -> None:
     ui.click_image(qtbot, window, ids[2], Qt.KeyboardModifier.ControlModifier)
     ui.click_image(qtbot, window, ids[3], Qt.KeyboardModifier.ControlModifier)
     assert window.selected_ids() == sorted([ids[0], ids[2], ids[3]])
-    ui.add_tags(qtbot, window, "smile hat character:shana")
-    ui.settle(qtbot, window)
+    add_and_wait(qtbot, ui, window, "smile hat character:shana")
     assert len(ui.user_labels(lib, ids)) == 9
     ui.undo_keys(qtbot, window)
     ui.settle(qtbot, window)
@@ -106,8 +107,7 @@ def test_a_failed_undo_keeps_its_entry(qtbot, ui, lib: Library, monkeypatch) -> 
     image = first_id(window)
     ui.click_image(qtbot, window, image)
     ui.add_tags(qtbot, window, "first")
-    ui.add_tags(qtbot, window, "second")
-    ui.settle(qtbot, window)
+    add_and_wait(qtbot, ui, window, "second")
     real_undo = lib.undo
     calls = {"n": 0}
 
@@ -136,13 +136,9 @@ def test_a_category_with_no_tag_is_one_message_and_no_undo_entry(
 
     shown: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text: shown.append(text))
-    window = ui.open_window(qtbot, lib)
-    image = first_id(window)
-    ui.click_image(qtbot, window, image)
-    ui.add_tags(qtbot, window, "Blue_Hair character:")
-    ui.settle(qtbot, window)
+    window, image = on_first_image(qtbot, ui, lib)
+    add_and_wait(qtbot, ui, window, "Blue_Hair character:")
     assert len(shown) == 1 and "character" in shown[0]
     assert window.labels.stack.count() == 0
-    ui.add_tags(qtbot, window, "Blue_Hair")  # names are normalised as everywhere else
-    ui.settle(qtbot, window)
+    add_and_wait(qtbot, ui, window, "Blue_Hair")  # names are normalised as everywhere else
     assert ui.user_labels(lib, [image]) == {(image, "blue_hair"): "accepted"}

@@ -4,7 +4,7 @@ by hash) or a :class:`Problem` (a malformed file or line, reported and skipped).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +92,26 @@ def decode_text(data: bytes) -> str:
             f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
             "save it as UTF-8"
         ) from None
+
+
+def read_sidecars(src: Path, suffix: str, missing: str,
+                  read: Callable[[Path, Path, str], Iterator[Item]]) -> Iterator[Item]:
+    """Every ``suffix`` file under ``src`` whose image is beside it (``a.jpg.json`` or
+    ``a.json``), decoded and passed to ``read(sidecar, image, text)``; a :class:`Problem` for
+    one without its image (``missing`` says what it is) or that cannot be read as text."""
+    for path in walk_files(src):
+        if path.suffix.lower() != suffix:
+            continue
+        image = image_beside(path, suffix)
+        if image is None:
+            yield Problem(str(path), f"{missing} (no image of that name beside it)")
+            continue
+        try:
+            text = decode_text(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            yield Problem(str(path), f"{exc}; skipped")
+            continue
+        yield from read(path, image, text)
 
 
 def character_name(folder: str, strip_number: bool) -> str:

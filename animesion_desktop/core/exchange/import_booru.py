@@ -16,9 +16,7 @@ from animesion_desktop.core.exchange.entries import (
     Item,
     Known,
     Problem,
-    decode_text,
-    image_beside,
-    walk_files,
+    read_sidecars,
 )
 from animesion_desktop.core.exchange.options import ImportOptions
 from animesion_desktop.core.library.tags import normalize_name
@@ -68,25 +66,22 @@ def booru_decisions(doc: dict[str, Any], where: str) -> tuple[list[Decision], li
 
 
 def read_booru(src: Path, opts: ImportOptions, known: Known) -> Iterator[Item]:
-    for path in walk_files(src):
-        if path.suffix.lower() != ".json":
-            continue
-        image = image_beside(path, ".json")
-        if image is None:
-            yield Problem(str(path), "sidecar for a missing file (no image of that name beside it)")
-            continue
-        try:
-            doc = json.loads(decode_text(path.read_bytes()))
-        except json.JSONDecodeError as exc:
-            yield Problem(f"{path}:{exc.lineno}", f"column {exc.colno}: not valid JSON ({exc.msg}); skipped")
-            continue
-        except (OSError, ValueError) as exc:
-            yield Problem(str(path), f"{exc}; skipped")
-            continue
-        if not isinstance(doc, dict):
-            yield Problem(str(path), f"expected a JSON object, found a {type(doc).__name__}; skipped")
-            continue
-        decisions, problems = booru_decisions(doc, str(path))
-        yield from problems
-        if decisions:
-            yield Entry(str(path), file=image, decisions=decisions)
+    yield from read_sidecars(src, ".json", "sidecar for a missing file", _booru_entries)
+
+
+def _booru_entries(path: Path, image: Path, text: str) -> Iterator[Item]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield Problem(f"{path}:{exc.lineno}", f"column {exc.colno}: not valid JSON ({exc.msg}); skipped")
+        return
+    except ValueError as exc:  # valid JSON Python will not read (an integer too long)
+        yield Problem(str(path), f"{exc}; skipped")
+        return
+    if not isinstance(doc, dict):
+        yield Problem(str(path), f"expected a JSON object, found a {type(doc).__name__}; skipped")
+        return
+    decisions, problems = booru_decisions(doc, str(path))
+    yield from problems
+    if decisions:
+        yield Entry(str(path), file=image, decisions=decisions)

@@ -11,11 +11,8 @@ from animesion_desktop.core.exchange.entries import (
     Entry,
     Item,
     Known,
-    Problem,
-    decode_text,
-    image_beside,
+    read_sidecars,
     tag_token,
-    walk_files,
 )
 from animesion_desktop.core.exchange.options import ImportOptions
 
@@ -28,18 +25,9 @@ def caption_tags(text: str, known: Known) -> list[tuple[str, str]]:
 
 
 def read_captions(src: Path, opts: ImportOptions, known: Known) -> Iterator[Item]:
-    for path in walk_files(src):
-        if path.suffix.lower() != ".txt":
-            continue
-        image = image_beside(path, ".txt")
-        if image is None:
-            yield Problem(str(path), "caption for a missing image (no image of that name beside it)")
-            continue
-        try:
-            text = decode_text(path.read_bytes())
-        except (OSError, ValueError) as exc:
-            yield Problem(str(path), f"{exc}; skipped")
-            continue
+    def entries(path: Path, image: Path, text: str) -> Iterator[Item]:
         tags = caption_tags(text, known)
         if tags:
             yield Entry(str(path), file=image, decisions=[(c, n, "accepted") for c, n in tags])
+
+    yield from read_sidecars(src, ".txt", "caption for a missing image", entries)

@@ -59,6 +59,23 @@ class LabelChange:
     before: tuple[str, str, float] | None  # (state, source, at) or None if there was no label
 
 
+def put_labels(session: Session, image_ids: Iterable[int], tag_id: int, state: str,
+               source: str, at: float) -> list[LabelChange]:
+    """Set one tag's label on images, inside a writer transaction (the caller flushes and
+    refreshes the effective tags); returns what was there before, for undo."""
+    before: list[LabelChange] = []
+    for image_id in image_ids:
+        old = session.get(Label, (image_id, tag_id))
+        before.append(LabelChange(image_id, tag_id,
+                                  None if old is None else (old.state, old.source, old.at)))
+        if old is None:
+            session.add(Label(image_id=image_id, tag_id=tag_id, state=state, source=source,
+                              at=at))
+        else:
+            old.state, old.source, old.at = state, source, at
+    return before
+
+
 def _alembic_config(connection: Any) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -259,17 +276,7 @@ class Library:
 
         def apply(session: Session) -> list[LabelChange]:
             tag_id = get_or_create_tag(session, category, name)
-            now = time.time()
-            changes = []
-            for image_id in ids:
-                old = session.get(Label, (image_id, tag_id))
-                before = None if old is None else (old.state, old.source, old.at)
-                changes.append(LabelChange(image_id, tag_id, before))
-                if old is None:
-                    session.add(Label(image_id=image_id, tag_id=tag_id, state=state,
-                                      source=source, at=now))
-                else:
-                    old.state, old.source, old.at = state, source, now
+            changes = put_labels(session, ids, tag_id, state, source, time.time())
             session.flush()
             effective.refresh_images(session.connection(), ids)
             return changes

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from animesion_desktop.core.library import Library, effective
-from animesion_desktop.core.library.library import LabelChange
-from animesion_desktop.core.library.schema import Label
+from animesion_desktop.core.library.library import LabelChange, put_labels
 from animesion_desktop.core.library.tags import get_or_create_tag, parse_tag
 
 UNKNOWN_CHARACTER = "meta:unknown_character"
@@ -57,15 +56,7 @@ def write_labels(session: Session, image_ids: Sequence[int], accept: Sequence[st
     for state, tags in (("accepted", accept), ("rejected", reject)):
         for tag in tags:
             tag_id = get_or_create_tag(session, *parse_tag(tag))
-            for image_id in image_ids:
-                old = session.get(Label, (image_id, tag_id))
-                changes.append(LabelChange(image_id, tag_id, None if old is None
-                                           else (old.state, old.source, old.at)))
-                if old is None:
-                    session.add(Label(image_id=image_id, tag_id=tag_id, state=state,
-                                      source=source, at=now))
-                else:
-                    old.state, old.source, old.at = state, source, now
+            changes += put_labels(session, image_ids, tag_id, state, source, now)
     session.flush()
     effective.refresh_images(session.connection(), image_ids)
     return changes

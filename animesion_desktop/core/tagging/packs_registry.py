@@ -18,7 +18,6 @@ unreferenced folder that the next install of that name clears).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -36,8 +35,6 @@ from animesion_desktop.core.crashpoints import pause_point
 from animesion_desktop.core.library import Library, LibraryError, effective
 from animesion_desktop.core.library.schema import InferenceRun, Pack, PackTag, Prediction
 from animesion_desktop.core.library.tags import normalize_name
-
-WEIGHT_FILES = ("weights.safetensors", "model.onnx", "model.safetensors")
 
 
 class PackInstallError(LibraryError):
@@ -131,15 +128,13 @@ def _delete_pack(session: Session, pack: Pack) -> list[int]:
 
 
 def weights_sha256(folder: Path) -> str:
-    for name in WEIGHT_FILES:
-        path = folder / name
-        if path.is_file():
-            digest = hashlib.sha256()
-            with path.open("rb") as f:
-                while chunk := f.read(1024 * 1024):
-                    digest.update(chunk)
-            return digest.hexdigest()
-    raise PackInstallError(f"{folder}: no weights file ({', '.join(WEIGHT_FILES)})")
+    from models.pack import WEIGHT_FILES
+    from models.pack import weights_sha256 as sha256_of
+
+    digest = sha256_of(folder)
+    if digest is None:
+        raise PackInstallError(f"{folder}: no weights file ({', '.join(WEIGHT_FILES)})")
+    return digest
 
 
 def pack_info(pack: Any, source: str) -> dict[str, Any]:

@@ -1,29 +1,14 @@
-"""Fixtures of the part-2 window tests: a library with real image files and known predictions.
-
-Loads tests/core/tagging_kit.py as the module ``tagging_kit`` (pytest's importlib mode puts no
-test folder on sys.path), as tests/core/conftest.py does.
-"""
+"""Fixtures of the part-2 window tests: a library with real image files and known predictions."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tagging_kit as kit
 
 from animesion_desktop.core.library import Library
-
-if "tagging_kit" not in sys.modules:
-    _path = Path(__file__).resolve().parents[2] / "core" / "tagging_kit.py"
-    _spec = importlib.util.spec_from_file_location("tagging_kit", _path)
-    assert _spec is not None and _spec.loader is not None
-    _module = importlib.util.module_from_spec(_spec)
-    sys.modules["tagging_kit"] = _module
-    _spec.loader.exec_module(_module)
-
-import tagging_kit as kit  # noqa: E402
 
 # image index -> predictions; image 3 has no character guess
 SCORES = [
@@ -44,5 +29,22 @@ def review_lib(tmp_path: Path) -> Iterator[tuple[Library, list[int]]]:
         pack = kit.register_fake_pack(library)
         kit.add_predictions(library, pack.id, {i: SCORES[n] for n, i in enumerate(ids)})
         yield library, ids
+    finally:
+        library.close()
+
+
+@pytest.fixture
+def welcome_window(qtbot, tmp_path: Path):
+    """The window on an empty library, once it shows the welcome page (``window.lib``)."""
+    from animesion_desktop.ui.main_window import MainWindow
+    from animesion_desktop.ui.modes import WELCOME
+
+    library = Library.open(tmp_path / "empty.sqlite")
+    try:
+        window = MainWindow(library)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.modes.mode == WELCOME, timeout=15_000)
+        yield window
     finally:
         library.close()

@@ -247,46 +247,27 @@ def test_splitters_and_geometry_are_restored(qtbot, review_lib) -> None:
     again.close()
 
 
-def test_welcome_page_install_pack_opens_the_packs_dialog(qtbot, tmp_path: Path) -> None:
-    from animesion_desktop.ui.modes import WELCOME
-
-    lib = Library.open(tmp_path / "empty.sqlite")
-    try:
-        window = MainWindow(lib)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitUntil(lambda: window.modes.mode == WELCOME, timeout=T)
-        welcome = window.modes.welcome
-        assert welcome.add_button.isVisible() and welcome.pack_button.isVisible()
-        qtbot.mouseClick(welcome.pack_button, Qt.MouseButton.LeftButton)
-        dialog = window.menus.packs_dialog
-        qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible(), timeout=T)
-        dialog.close()
-        window.close()
-        qtbot.waitUntil(window.lanes.idle, timeout=T)
-    finally:
-        lib.close()
+def test_welcome_page_install_pack_opens_the_packs_dialog(qtbot, welcome_window) -> None:
+    window = welcome_window
+    welcome = window.modes.welcome
+    assert welcome.add_button.isVisible() and welcome.pack_button.isVisible()
+    qtbot.mouseClick(welcome.pack_button, Qt.MouseButton.LeftButton)
+    dialog = window.menus.packs_dialog
+    qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible(), timeout=T)
+    dialog.close()
+    window.close()
+    qtbot.waitUntil(window.lanes.idle, timeout=T)
 
 
 @pytest.mark.filterwarnings("ignore:Function. .QDragEnterEvent:DeprecationWarning")
-def test_a_folder_dropped_on_the_grid_window_is_added(qtbot, lib: Library, tmp_path: Path) -> None:
-    from PySide6.QtCore import QMimeData, QPoint, QPointF, QUrl
-    from PySide6.QtGui import QDragEnterEvent, QDropEvent
-
+def test_a_folder_dropped_on_the_grid_window_is_added(qtbot, ui, lib: Library,
+                                                       tmp_path: Path) -> None:
     # (a library with no active pack: adding a folder only scans it)
     window = open_window(qtbot, lib)
     more = tmp_path / "more"
     more.mkdir()
     Image.new("RGB", (33, 44), "purple").save(more / "p.png")
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(more))])
-    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime,
-                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    window.dragEnterEvent(enter)
-    assert enter.isAccepted()
-    with qtbot.waitSignal(window.jobs.finished, timeout=60_000):
-        window.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime,
-                                    Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    ui.drop_folder(qtbot, window, window, more)
     assert more.resolve() in [r.path for r in lib.roots()]
     assert lib.image_for_path(more / "p.png") is not None
     qtbot.waitUntil(window.lanes.idle, timeout=T)

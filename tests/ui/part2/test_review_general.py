@@ -28,14 +28,9 @@ def click_tab(qtbot, page: ReviewPage, index: int) -> None:
 
 
 @pytest.fixture
-def page(qtbot, review_lib):
+def page(qtbot, ui, review_lib):
     lib, _ids = review_lib
-    page = ReviewPage(lib)
-    qtbot.addWidget(page)
-    page.resize(1000, 700)
-    page.show()
-    with qtbot.waitSignal(page.controller.queue_loaded, timeout=T):
-        page.reopen()
+    page = ui.open_review_page(qtbot, lib)
     click_tab(qtbot, page, 1)  # the visible switch: "General tags"
     qtbot.waitUntil(lambda: page.controller.current is not None, timeout=T)
     return page

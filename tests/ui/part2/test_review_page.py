@@ -18,14 +18,9 @@ def labels(lib: Library, image_id: int) -> dict[str, tuple[str, str]]:
 
 
 @pytest.fixture
-def page(qtbot, review_lib):
+def page(qtbot, ui, review_lib):
     lib, _ids = review_lib
-    page = ReviewPage(lib)
-    qtbot.addWidget(page)
-    page.resize(1000, 700)
-    page.show()
-    with qtbot.waitSignal(page.controller.queue_loaded, timeout=T):
-        page.reopen()
+    page = ui.open_review_page(qtbot, lib)
     qtbot.waitUntil(lambda: page.controller.current is not None, timeout=T)
     return page
 

@@ -65,24 +65,14 @@ def items(monkeypatch):
     gates.release_all()
 
 
-def open_page(qtbot, lib) -> ReviewPage:
-    page = ReviewPage(lib)
-    qtbot.addWidget(page)
-    page.resize(1000, 700)
-    page.show()
-    with qtbot.waitSignal(page.controller.queue_loaded, timeout=T):
-        page.reopen()
-    return page
-
-
 def idle(qtbot, page: ReviewPage) -> None:
     qtbot.waitUntil(lambda: page.controller.reads.pending == 0, timeout=T)
 
 
-def test_a_late_image_for_an_image_moved_past_is_dropped(qtbot, review_lib, decodes) -> None:
+def test_a_late_image_for_an_image_moved_past_is_dropped(qtbot, ui, review_lib, decodes) -> None:
     lib, ids = review_lib
     decodes.hold("001")  # the first image's decode
-    page = open_page(qtbot, lib)
+    page = ui.open_review_page(qtbot, lib)
     c = page.controller
     qtbot.waitUntil(lambda: c.images.get(ids[2]) is not None, timeout=T)  # read ahead
     assert c.images.get(ids[1]) is None and page.canvas._pixmap is None
@@ -100,10 +90,10 @@ def test_a_late_image_for_an_image_moved_past_is_dropped(qtbot, review_lib, deco
                     timeout=T)
 
 
-def test_a_late_top_five_for_an_image_moved_past_is_dropped(qtbot, review_lib, items) -> None:
+def test_a_late_top_five_for_an_image_moved_past_is_dropped(qtbot, ui, review_lib, items) -> None:
     lib, ids = review_lib
     items.hold(ids[1])
-    page = open_page(qtbot, lib)
+    page = ui.open_review_page(qtbot, lib)
     c = page.controller
     qtbot.waitUntil(lambda: c.item(ids[2]) is not None, timeout=T)  # read ahead
     assert c.current is None and not page.rows[0].isVisibleTo(page)
@@ -120,10 +110,10 @@ def test_a_late_top_five_for_an_image_moved_past_is_dropped(qtbot, review_lib, i
     assert list(lib.labels(ids[1])) == []
 
 
-def test_a_late_read_ahead_keeps_only_what_is_still_ahead(qtbot, review_lib, decodes) -> None:
+def test_a_late_read_ahead_keeps_only_what_is_still_ahead(qtbot, ui, review_lib, decodes) -> None:
     lib, ids = review_lib
     decodes.hold("002")  # blocks the read-ahead (image 2 is its first) and image 2 itself
-    page = open_page(qtbot, lib)
+    page = ui.open_review_page(qtbot, lib)
     c = page.controller
     qtbot.waitUntil(lambda: c.images.get(ids[1]) is not None, timeout=T)
     qtbot.keyClick(page.canvas, Qt.Key.Key_J)  # to image 2: held

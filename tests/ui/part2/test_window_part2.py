@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 
 from animesion_desktop.core.library import Library
 from animesion_desktop.ui.main_window import MainWindow
-from animesion_desktop.ui.modes import GRID, REVIEW, WELCOME
+from animesion_desktop.ui.modes import GRID, REVIEW
 
 T = 15_000
 pytestmark = pytest.mark.filterwarnings("ignore:Function. .QDragEnterEvent:DeprecationWarning")
@@ -114,35 +114,19 @@ def test_packs_menu_opens_the_dialog(qtbot, window) -> None:
     dialog.close()
 
 
-def test_empty_library_shows_welcome_and_a_dropped_folder_is_added(qtbot, tmp_path) -> None:
-    lib = Library.open(tmp_path / "empty.sqlite")
-    try:
-        window = MainWindow(lib)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitUntil(lambda: window.modes.mode == WELCOME, timeout=T)
-        pics = tmp_path / "pics"
-        pics.mkdir()
-        for i, colour in enumerate(["red", "blue"]):
-            Image.new("RGB", (40 + i, 30), colour).save(pics / f"{colour}.png")
-        mime = QMimeData()
-        mime.setUrls([QUrl.fromLocalFile(str(pics))])
-        welcome = window.modes.welcome
-        enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime,
-                                Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-        welcome.dragEnterEvent(enter)
-        assert enter.isAccepted()
-        with qtbot.waitSignal(window.jobs.finished, timeout=60_000):
-            welcome.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime,
-                                         Qt.MouseButton.LeftButton,
-                                         Qt.KeyboardModifier.NoModifier))
-        assert lib.image_count() == 2
-        assert [r.path for r in lib.roots()] == [pics.resolve()]
-        qtbot.waitUntil(lambda: window.modes.mode == GRID, timeout=T)
-        window.close()
-        qtbot.waitUntil(lambda: window.lanes.idle(), timeout=T)
-    finally:
-        lib.close()
+def test_empty_library_shows_welcome_and_a_dropped_folder_is_added(
+        qtbot, ui, tmp_path, welcome_window) -> None:
+    window, lib = welcome_window, welcome_window.lib
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    for i, colour in enumerate(["red", "blue"]):
+        Image.new("RGB", (40 + i, 30), colour).save(pics / f"{colour}.png")
+    ui.drop_folder(qtbot, window, window.modes.welcome, pics)
+    assert lib.image_count() == 2
+    assert [r.path for r in lib.roots()] == [pics.resolve()]
+    qtbot.waitUntil(lambda: window.modes.mode == GRID, timeout=T)
+    window.close()
+    qtbot.waitUntil(lambda: window.lanes.idle(), timeout=T)
 
 
 def test_settings_dialog_persists_beside_the_library(qtbot, window, review_lib) -> None:
