@@ -17,7 +17,9 @@ def steady_gc(window: MainWindow) -> None:
     from animesion_desktop.ui.idle_gc import IdleCollector
 
     activity = [window.grid.painted, window.grid.verticalScrollBar().valueChanged]
-    window.idle_gc = IdleCollector(activity, window)  # type: ignore[attr-defined]
+    reads = window.lanes.reads
+    window.idle_gc = IdleCollector(  # type: ignore[attr-defined]
+        activity, window, busy=lambda: reads.pending > 0)
 
 
 def run(library_path: str | None, query: str = "") -> int:

@@ -17,6 +17,7 @@ everything and scans it all once.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, SignalInstance
 
@@ -27,8 +28,10 @@ _NEVER = 1 << 30  # threshold2: full collections are this collector's job
 
 class IdleCollector(QObject):
     def __init__(self, activity: list[SignalInstance], parent: QObject,
-                 idle_ms: int = IDLE_MS) -> None:
+                 idle_ms: int = IDLE_MS, busy: Callable[[], bool] = lambda: False) -> None:
+        """``busy``: work is on its way (answers will land and paint): not idle yet."""
         super().__init__(parent)
+        self._busy = busy
         # Start-up's objects are moved out of every collection's reach: they live as long as
         # the window, and a full collection then scans only what came after.
         gc.freeze()
@@ -51,6 +54,9 @@ class IdleCollector(QObject):
         self._timer.start()
 
     def _collect(self) -> None:
+        if self._busy():
+            self._timer.start()
+            return
         self.collections += 1
         if self.collections % THOROUGH_EVERY == 0:
             gc.unfreeze()
