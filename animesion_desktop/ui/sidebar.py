@@ -146,21 +146,24 @@ class Sidebar(QWidget):
 
     # -- reading ------------------------------------------------------------------------------
     def refresh(self) -> None:
+        """Folders and tags (after scans, jobs, the watcher, a root's removal)."""
         lib = self.lib
+        self.reads.run("sidebar-folders", lambda: core.folder_trees(lib), self._show_folders)
+        self.refresh_tags()
 
-        def read() -> tuple[list[core.FolderNode], dict[str, list[tuple[str, int]]]]:
-            return core.folder_trees(lib), core.tags_by_category(lib)
+    def refresh_tags(self) -> None:
+        """Tag counts only: what a label decision can change (folder counts cannot)."""
+        lib = self.lib
+        self.reads.run("sidebar-tags", lambda: core.tags_by_category(lib), self._show_tags)
 
-        self.reads.run("sidebar", read, self._show)
-
-    def _show(self, result: tuple[list[core.FolderNode], dict[str, list[tuple[str, int]]]]
-              ) -> None:
-        trees, tags = result
+    def _show_folders(self, trees: list[core.FolderNode]) -> None:
         self.folders.clear()
         for tree in trees:
             item = self._folder_item(tree)
             self.folders.addTopLevelItem(item)
             item.setExpanded(True)
+
+    def _show_tags(self, tags: dict[str, list[tuple[str, int]]]) -> None:
         self.tags.clear()
         for category, rows in tags.items():
             top = QTreeWidgetItem([category, ""])
@@ -297,10 +300,13 @@ def install_sidebar(window: MainWindow) -> Sidebar:
 
     bar.root_removed.connect(removed)
     window.grid_controller.searched.connect(searched)
-    # Counts follow labels, jobs and the watcher, at most once a second.
+    # Counts follow jobs and the watcher (folders and tags) and labels (tags), at most once a
+    # second.
     later = QTimer(bar, singleShot=True, interval=1000)
     later.timeout.connect(bar.refresh)
-    window.labels.changed.connect(lambda *_a: later.start())
+    later_tags = QTimer(bar, singleShot=True, interval=1000)
+    later_tags.timeout.connect(bar.refresh_tags)
+    window.labels.changed.connect(lambda *_a: later_tags.start())
     window.jobs.finished.connect(lambda *_a: bar.refresh())
     window.watch.changed.connect(lambda *_a: later.start())
     after_first_page(window, bar.refresh)

@@ -100,3 +100,47 @@ def test_clicks_search_and_saved_searches_persist(qtbot, nested) -> None:
                          Qt.KeyboardModifier.NoModifier, rect.center())
     assert searched.args[1] == 1
     assert ids
+
+
+def test_a_copy_in_two_folders_counts_once_in_the_folder_above(nested) -> None:
+    lib, ids, root = nested
+    from animesion_desktop.core.library.schema import File
+
+    def copy(session) -> None:  # c.png's image again, as wall/c-copy.png
+        first = session.query(File).filter_by(image_id=ids[2]).one()
+        session.add(File(root_id=first.root_id, relpath_raw=b"wall/c-copy.png",
+                         relpath="wall/c-copy.png", size=first.size, mtime_ns=first.mtime_ns,
+                         image_id=ids[2], status="ok", seen_at=first.seen_at))
+
+    lib.write(copy)
+    (tree,) = folder_trees(lib)
+    assert tree.count == 4  # four images, five files
+    assert tree.children["wall"].count == 2
+    assert tree.children["fan art"].children["old"].count == 1
+
+
+def test_a_label_refreshes_the_tag_counts_and_leaves_the_folders_alone(qtbot, nested,
+                                                                       monkeypatch) -> None:
+    """Folder counts change only with files; walking them after every decision was wasted work
+    on the read lane while the user reviewed."""
+    from animesion_desktop.ui import sidebar as ui_sidebar
+
+    lib, ids, _root = nested
+    walks: list[int] = []
+    real = ui_sidebar.core.folder_trees
+    monkeypatch.setattr(ui_sidebar.core, "folder_trees",
+                        lambda lib: walks.append(1) or real(lib))
+    window = MainWindow(lib)
+    qtbot.addWidget(window)
+    window.show()
+    bar = window.sidebar
+    qtbot.waitUntil(lambda: bar.folders.topLevelItemCount() == 1
+                    and bar.tags.topLevelItemCount() > 0, timeout=T)
+    qtbot.waitUntil(lambda: window.lanes.idle(), timeout=T)
+    assert walks == [1]
+    with qtbot.waitSignal(window.labels.changed, timeout=T):
+        window.labels.apply([ids[3]], "red", "accepted")
+    qtbot.waitUntil(lambda: item(bar.tags, "general", "red").text(1) == "3", timeout=T)
+    qtbot.waitUntil(lambda: window.lanes.idle(), timeout=T)
+    assert walks == [1]
+    window.close()
