@@ -5,8 +5,9 @@ device the settings pick, their precision, the active packs). After each job tha
 shows what ran, pack by pack, as the predictor reported it (``PackRun.status``, from
 ``models.precision.predictor_status``): "CPU · int8 · demo", "CUDA · RTX 4090 · fp32 · wd".
 The tooltip adds each pack's device description and what ``auto`` measured against fp32.
-Finding the device imports torch and may probe a GPU, so it runs on the read lane, never on
-the GUI thread; so does reading the active packs.
+Finding the device imports torch and may probe a GPU: a child process does it
+(``models.device_probe``), asked from the read lane, so neither the GUI thread nor the
+interpreter lock waits for it; reading the active packs runs on the read lane too.
 """
 
 from __future__ import annotations
@@ -18,23 +19,6 @@ from PySide6.QtWidgets import QLabel
 
 if TYPE_CHECKING:
     from animesion_desktop.ui.main_window import MainWindow
-
-
-def implied_device(device: str) -> tuple[str, str | None]:
-    """(device type, CUDA name or None) the setting would run on; ("cuda (unavailable)", None)
-    when an explicit device cannot be used."""
-    from models.device import DeviceError, select_device
-
-    try:
-        chosen = select_device(None if device == "auto" else device).torch_device
-    except DeviceError:
-        return f"{device} (unavailable)", None
-    name = None
-    if chosen.type == "cuda":
-        import torch
-
-        name = str(torch.cuda.get_device_name(chosen))
-    return chosen.type, name
 
 
 def pack_runs(summary: object) -> list[Any]:
@@ -76,6 +60,8 @@ class DeviceStatus(QLabel):
         lib = self._window.lib
 
         def read() -> tuple[tuple[str, str | None], list[str]]:
+            from models.device_probe import implied_device  # a child process imports torch
+
             return implied_device(device), [p.name for p in list_packs(lib) if p.active]
 
         def show(answer: tuple[tuple[str, str | None], list[str]]) -> None:
