@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from precision_kit import blob_images
 
 import models.backends.torch_backend as tb
 from models.backends import open_predictor
@@ -40,12 +41,6 @@ def _cnn_pack(tmp_path, kit, name: str = "cnn"):
                       model=model)
 
 
-def _images(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    base = rng.normal(size=(n, 3, size // 8, size // 8)).astype(np.float32)
-    return np.repeat(np.repeat(base, 8, axis=2), 8, axis=3)
-
-
 def _feed(predictor, images: np.ndarray, batch: int = 16) -> np.ndarray:
     return np.concatenate([predictor.predict(images[i:i + batch]).heads["character"]
                            for i in range(0, len(images), batch)])
@@ -65,7 +60,7 @@ def test_autocast_runner_computes_in_the_dtype_it_is_given() -> None:
     seen: list[torch.dtype] = []
     model.head.heads["character"].register_forward_hook(lambda m, i, out: seen.append(out.dtype))
     identity = dict  # probabilities are not the point here: the logits are
-    x = _images(4)
+    x = blob_images(4)
     emb32, fp32 = autocast_runner(model, torch.device("cpu"), identity)(x)
     emb16, bf16 = autocast_runner(model, torch.device("cpu"), identity, dtype=torch.bfloat16)(x)
     assert seen == [torch.float32, torch.bfloat16]
@@ -77,7 +72,7 @@ def test_autocast_runner_computes_in_the_dtype_it_is_given() -> None:
 def test_auto_keeps_an_autocast_path_that_agrees(tmp_path, kit, cpu_bf16_offered) -> None:
     pack = _vit_pack(tmp_path, kit, "calm")
     cache = tmp_path / "cache"
-    images = _images(96)
+    images = blob_images(96)
     exact = _feed(open_predictor(pack, device="cpu", precision="fp32"), images)
 
     auto = open_predictor(pack, device="cpu", precision="auto", cache_dir=cache)
@@ -105,7 +100,7 @@ def test_auto_keeps_an_autocast_path_that_agrees(tmp_path, kit, cpu_bf16_offered
 def test_auto_rejects_an_autocast_path_that_disagrees(tmp_path, kit, cpu_bf16_offered) -> None:
     pack = _vit_pack(tmp_path, kit, "sharp", sharpen=60.0)
     cache = tmp_path / "cache"
-    images = _images(96)
+    images = blob_images(96)
     exact = _feed(open_predictor(pack, device="cpu", precision="fp32"), images)
     forced = _feed(open_predictor(pack, device="cpu", precision="bf16"), images)
     assert np.abs(forced - exact).max() > 0.02  # the premise: bf16 changes this model's answers
@@ -167,7 +162,7 @@ def test_cuda_starts_on_a_recorded_autocast_decision(tmp_path, kit, monkeypatch)
 
 def test_explicit_fp16_off_cuda_runs_fp32_and_says_so(tmp_path, kit) -> None:
     pack = _vit_pack(tmp_path, kit, "v")
-    images = _images(16)
+    images = blob_images(16)
     fp16 = open_predictor(pack, device="cpu", precision="fp16")
     assert fp16.precision == "fp32" and predictor_status(fp16) == "CPU · fp32"
     (warning,) = [w for w in fp16.warnings if "fp16" in w]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from precision_kit import blob_images
 
 from models.backends import open_predictor
 from models.pack import write_pack
@@ -38,12 +39,6 @@ def _ifa_vit_pack(tmp_path, kit, name: str, *, sharpen: float = 1.0, dominant: b
                       model=model)
 
 
-def _images(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    base = rng.normal(size=(n, 3, size // 8, size // 8)).astype(np.float32)
-    return np.repeat(np.repeat(base, 8, axis=2), 8, axis=3)  # blobs, not white noise
-
-
 def _feed(predictor, images: np.ndarray, batch: int = 16) -> np.ndarray:
     return np.concatenate([predictor.predict(images[i:i + batch]).heads["character"]
                            for i in range(0, len(images), batch)])
@@ -53,7 +48,7 @@ def _feed(predictor, images: np.ndarray, batch: int = 16) -> np.ndarray:
 def test_auto_falls_back_to_fp32_when_int8_disagrees(tmp_path, kit) -> None:
     pack = _ifa_vit_pack(tmp_path, kit, "sharp", sharpen=60.0)
     cache = tmp_path / "cache"
-    images = _images(96)
+    images = blob_images(96)
     exact = _feed(open_predictor(pack, device="cpu", precision="fp32"), images)
     forced = _feed(open_predictor(pack, device="cpu", precision="int8"), images)
     assert np.abs(forced - exact).max() > 0.02  # the premise: int8 changes this model's answers
@@ -81,7 +76,7 @@ def test_auto_keeps_int8_when_it_agrees(tmp_path, kit) -> None:
     pack = _ifa_vit_pack(tmp_path, kit, "calm", dominant=True)
     cache = tmp_path / "cache"
     auto = open_predictor(pack, device="cpu", precision="auto", cache_dir=cache)
-    images = _images(80)
+    images = blob_images(80)
     _feed(auto, images)
     assert auto.precision == "int8"
     assert auto.agreement[0]["passed"] and auto.agreement[0]["images"] == 64
@@ -96,7 +91,7 @@ def test_auto_keeps_int8_when_it_agrees(tmp_path, kit) -> None:
 def test_a_short_run_decides_nothing(tmp_path, kit) -> None:
     pack = _ifa_vit_pack(tmp_path, kit, "short", dominant=True)
     auto = open_predictor(pack, device="cpu", precision="auto", cache_dir=tmp_path / "c")
-    _feed(auto, _images(8))
+    _feed(auto, blob_images(8))
     auto.finish_check()
     assert auto.precision == "checking" and not list((tmp_path / "c").glob("*precision.json"))
 
@@ -115,7 +110,7 @@ def test_cnn_auto_keeps_onnx_int8_that_agrees(tmp_path, kit) -> None:
     auto = open_predictor(pack, device="cpu", precision="auto", cache_dir=tmp_path / "cache")
     if "onnxruntime" not in auto.device_description:
         pytest.skip("onnxruntime cannot run this model here")
-    _feed(auto, _images(64))
+    _feed(auto, blob_images(64))
     assert auto.agreement and auto.agreement[0]["precision"] == "int8"
     assert auto.precision == ("int8" if auto.agreement[0]["passed"] else "fp32")
     assert auto.precision == "int8"

@@ -41,6 +41,17 @@ def test_folder_trees_count_images_below_each_folder(nested) -> None:
     assert path_term("/x/wall") == "path:/x/wall/*"
 
 
+def open_with_sidebar(qtbot, lib: Library) -> tuple[MainWindow, object]:
+    """A shown window whose sidebar has read its folders and tags."""
+    window = MainWindow(lib)
+    qtbot.addWidget(window)
+    window.show()
+    bar = window.sidebar
+    qtbot.waitUntil(lambda: bar.folders.topLevelItemCount() == 1
+                    and bar.tags.topLevelItemCount() > 0, timeout=T)
+    return window, bar
+
+
 def item(tree, *texts):
     node = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
                 if tree.topLevelItem(i).text(0) == texts[0])
@@ -57,12 +68,7 @@ def click(qtbot, tree, node, modifier=Qt.KeyboardModifier.NoModifier) -> None:
 
 def test_clicks_search_and_saved_searches_persist(qtbot, nested) -> None:
     lib, ids, root = nested
-    window = MainWindow(lib)
-    qtbot.addWidget(window)
-    window.show()
-    bar = window.sidebar
-    qtbot.waitUntil(lambda: bar.folders.topLevelItemCount() == 1
-                    and bar.tags.topLevelItemCount() > 0, timeout=T)
+    window, bar = open_with_sidebar(qtbot, lib)
     fan = item(bar.folders, "art", "fan art")
     assert fan.text(1) == "2"
     with qtbot.waitSignal(window.grid_controller.searched, timeout=T) as searched:
@@ -130,12 +136,7 @@ def test_a_label_refreshes_the_tag_counts_and_leaves_the_folders_alone(qtbot, ne
     real = ui_sidebar.core.folder_trees
     monkeypatch.setattr(ui_sidebar.core, "folder_trees",
                         lambda lib: walks.append(1) or real(lib))
-    window = MainWindow(lib)
-    qtbot.addWidget(window)
-    window.show()
-    bar = window.sidebar
-    qtbot.waitUntil(lambda: bar.folders.topLevelItemCount() == 1
-                    and bar.tags.topLevelItemCount() > 0, timeout=T)
+    window, bar = open_with_sidebar(qtbot, lib)
     qtbot.waitUntil(lambda: window.lanes.idle(), timeout=T)
     assert walks == [1]
     with qtbot.waitSignal(window.labels.changed, timeout=T):
